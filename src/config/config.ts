@@ -1,0 +1,46 @@
+import os from "node:os";
+import { z } from "zod";
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Every setting Lossline reads from the environment, with defaults that work on a developer's machine. */
+export const configSchema = z.object({
+  DATABASE_URL: z.string().startsWith("postgres").default("postgresql://postgres@127.0.0.1:5432/lossline"),
+  REDIS_URL: z.string().startsWith("redis").default("redis://127.0.0.1:6379"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: integer(0, 65_535, 3000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Name of the BullMQ queue that carries run ids to workers. */
+  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).default("lossline-runs"),
+  /** Prefix of every Redis key and channel Lossline uses (BullMQ's too). */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).default("lossline"),
+  /** Largest accepted request body, in bytes. */
+  BODY_LIMIT_BYTES: integer(1024, 10_000_000, 65_536),
+  WORKER_ID: z.string().min(1).max(200).default(`${os.hostname()}-${process.pid}`),
+  WORKER_CONCURRENCY: integer(1, 64, 1),
+  /** TensorFlow.js backend for workers: `auto` prefers tfjs-node-gpu, then tfjs-node, then cpu. */
+  TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow"]).default("auto"),
+  /** How long a worker's lock on a job lasts without renewal, in ms. */
+  JOB_LOCK_MS: integer(5_000, 3_600_000, 60_000),
+  /** Loss points are written to Postgres at least this often while a run trains, in ms. */
+  POINT_FLUSH_MS: integer(10, 60_000, 200),
+  /** Every this many ms a reconciler looks for queued runs whose job is missing from Redis. */
+  RECONCILE_INTERVAL_MS: integer(100, 3_600_000, 5_000),
+  /** A queued run younger than this is left alone by the reconciler (its producer may still be adding it), in ms. */
+  RECONCILE_GRACE_MS: integer(0, 3_600_000, 10_000),
+  /** Watchers poll a run's status this often as a safety net under Redis pub/sub, in ms. */
+  STREAM_POLL_MS: integer(100, 600_000, 5_000),
+});
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Parses the environment once; throws with every bad variable named. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,41 @@
+/**
+ * Decides when a loss point is due, counting training samples the way the book's train_ch7 does
+ * (`n += X.shape[0]; if n % every == 0: record`), plus one point before training starts.
+ * It counts samples, not batches, so a short last batch shifts later points as in the book.
+ */
+export interface LossReporter {
+  /** Samples seen so far. */
+  readonly samplesSeen: number;
+  /** Adds a finished minibatch; true when a point is due now. */
+  addBatch(batchSize: number): boolean;
+}
+
+export function createLossReporter(every: number): LossReporter {
+  let samplesSeen = 0;
+  return {
+    get samplesSeen() {
+      return samplesSeen;
+    },
+    addBatch(batchSize) {
+      samplesSeen += batchSize;
+      return samplesSeen % every === 0;
+    },
+  };
+}
+
+/** Sizes of the minibatches of one epoch: full batches, then the remainder if any (drop_last=False). */
+export function batchSizes(examples: number, batchSize: number): number[] {
+  const sizes: number[] = [];
+  for (let start = 0; start < examples; start += batchSize) sizes.push(Math.min(batchSize, examples - start));
+  return sizes;
+}
+
+/** The samplesSeen values at which points are recorded over a whole run, the initial point (0) included. */
+export function reportSchedule(examples: number, batchSize: number, epochs: number, every: number): number[] {
+  const reporter = createLossReporter(every);
+  const schedule = [0];
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (const size of batchSizes(examples, batchSize)) if (reporter.addBatch(size)) schedule.push(reporter.samplesSeen);
+  }
+  return schedule;
+}

@@ -1,0 +1,26 @@
+import type { EpochSummary, FinalMetrics, LossPoint } from "../contracts/events.js";
+
+/**
+ * How training talks to the outside world. The engine calls these synchronously and never awaits
+ * them: whoever provides them buffers and ships the data on its own clock.
+ */
+export interface TrainingProgress {
+  onPoint(point: LossPoint): void;
+  onEpoch(summary: EpochSummary): void;
+  /** Checked between steps; true when the run must stop now (canceled, or this worker lost the run). */
+  shouldStop(): boolean;
+}
+
+export type TrainingOutcome =
+  | { kind: "completed"; finalMetrics: FinalMetrics }
+  | { kind: "diverged"; reason: string; samplesSeen: number }
+  | { kind: "stopped"; samplesSeen: number };
+
+/** Lets timers, sockets and Redis messages run between training steps. */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** "diverged: loss is NaN at 1,200 samples" */
+export function divergenceReason(value: number, samplesSeen: number): string {
+  const what = Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  return `diverged: loss is ${what} at ${samplesSeen.toLocaleString("en-US")} samples`;
+}
