@@ -1,0 +1,36 @@
+/** Errors the service raises on purpose; the API maps each `code` to one HTTP status in one place. */
+export class LosslineError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends LosslineError {
+  constructor(message: string) {
+    super("not_found", message);
+  }
+}
+
+export class ConflictError extends LosslineError {
+  constructor(message: string) {
+    super("conflict", message);
+  }
+}
+
+/** A backing service (Postgres, Redis) cannot be reached right now; the request may be retried. */
+export class ServiceUnavailableError extends LosslineError {
+  constructor(message: string) {
+    super("service_unavailable", message);
+  }
+}
+
+/** A worker tried to write for an attempt that is no longer the run's current one. */
+export class StaleAttemptError extends LosslineError {
+  constructor(runId: string, attempt: number) {
+    super("stale_attempt", `run ${runId}: attempt ${attempt} is no longer current`);
+  }
+}

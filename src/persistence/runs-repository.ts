@@ -1,0 +1,152 @@
+import type { FinalMetrics } from "../contracts/events.js";
+import { describeSpec, samplesTotal, type JobSpec } from "../contracts/job-spec.js";
+import type { RunStatus } from "../contracts/run-status.js";
+import type { Prisma, Run } from "./generated/client.js";
+import type { PrismaClient } from "./prisma.js";
+
+export type { Run };
+
+export interface RunFilter {
+  status?: RunStatus;
+  kind?: string;
+  model?: string;
+  dataset?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+}
+
+/** A position in the newest-first listing: the last run of the previous page. */
+export interface RunCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export interface ClaimedRun {
+  attempt: number;
+  spec: unknown;
+  cancelRequested: boolean;
+}
+
+export interface WorkerIdentity {
+  workerId: string;
+  backend: string;
+  versions: Record<string, string>;
+}
+
+export type CancelOutcome =
+  | { kind: "canceled" } // was queued: now canceled for good
+  | { kind: "requested" } // is running: its worker will stop it
+  | { kind: "finished"; status: RunStatus } // already terminal
+  | { kind: "missing" };
+
+export type RunsRepository = ReturnType<typeof createRunsRepository>;
+
+export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
+  return {
+    /** Stores a new run as `queued`; it is not in the queue yet (enqueuedAt null). */
+    async create(id: string, spec: JobSpec): Promise<Run> {
+      return prisma.run.create({
+        data: { id, ...describeSpec(spec), spec: spec as Prisma.InputJsonValue, samplesTotal: samplesTotal(spec) },
+      });
+    },
+
+    async markEnqueued(id: string): Promise<void> {
+      await prisma.run.updateMany({ where: { id, enqueuedAt: null }, data: { enqueuedAt: new Date() } });
+    },
+
+    async findById(id: string): Promise<Run | null> {
+      return prisma.run.findUnique({ where: { id } });
+    },
+
+    /** Newest first; `limit + 1` rows are read to know whether another page exists. */
+    async list(filter: RunFilter, limit: number, cursor?: RunCursor): Promise<{ runs: Run[]; next: RunCursor | null }> {
+      const where: Prisma.RunWhereInput = {
+        status: filter.status,
+        kind: filter.kind,
+        model: filter.model,
+        dataset: filter.dataset,
+        createdAt: { gte: filter.createdAfter, lt: filter.createdBefore },
+      };
+      if (cursor) {
+        where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
+      }
+      const rows = await prisma.run.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: limit + 1 });
+      const runs = rows.slice(0, limit);
+      const last = runs.at(-1);
+      return { runs, next: rows.length > limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+    },
+
+    /**
+     * A worker takes the run: a new attempt begins, and every write of an older attempt is refused
+     * from now on. Null when the run is already terminal (canceled while queued, say) or unknown.
+     */
+    async claim(id: string, worker: WorkerIdentity): Promise<ClaimedRun | null> {
+      const rows = await prisma.$queryRaw<{ attempt: number; spec: unknown; cancel_requested: boolean }[]>`
+        UPDATE runs
+           SET status = 'running', attempt = attempt + 1, worker_id = ${worker.workerId},
+               backend = ${worker.backend}, versions = ${JSON.stringify(worker.versions)}::jsonb,
+               started_at = COALESCE(started_at, now())
+         WHERE id = ${id}::uuid AND status IN ('queued', 'running')
+     RETURNING attempt, spec, cancel_requested`;
+      const row = rows[0];
+      return row ? { attempt: row.attempt, spec: row.spec, cancelRequested: row.cancel_requested } : null;
+    },
+
+    /** Ends the run if `attempt` still owns it; false when it does not (another worker took over, or it ended). */
+    async finish(
+      id: string,
+      attempt: number,
+      outcome: { status: "succeeded" | "failed" | "canceled"; reason: string | null; finalMetrics: FinalMetrics | null },
+    ): Promise<boolean> {
+      const { count } = await prisma.run.updateMany({
+        where: { id, attempt, status: "running" },
+        data: {
+          status: outcome.status,
+          failureReason: outcome.reason,
+          finalMetrics: (outcome.finalMetrics ?? undefined) as Prisma.InputJsonValue | undefined,
+          finishedAt: new Date(),
+        },
+      });
+      return count === 1;
+    },
+
+    /** Whether `attempt` is still the run's current, running attempt. */
+    async isCurrent(id: string, attempt: number): Promise<boolean> {
+      return (await prisma.run.count({ where: { id, attempt, status: "running" } })) === 1;
+    },
+
+    /** Of these runs, the ones whose cancellation was requested. */
+    async cancelRequested(ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await prisma.run.findMany({ where: { id: { in: ids }, cancelRequested: true }, select: { id: true } });
+      return rows.map((row) => row.id);
+    },
+
+    /** One statement, so a worker's claim and a cancel cannot both win: a queued run ends now, a running one is flagged. */
+    async requestCancel(id: string): Promise<CancelOutcome> {
+      const rows = await prisma.$queryRaw<{ status: RunStatus; was: RunStatus }[]>`
+        UPDATE runs r
+           SET cancel_requested = true,
+               status = CASE WHEN r.status = 'queued' THEN 'canceled'::"RunStatus" ELSE r.status END,
+               failure_reason = CASE WHEN r.status = 'queued' THEN 'canceled before it started' ELSE r.failure_reason END,
+               finished_at = CASE WHEN r.status = 'queued' THEN now() ELSE r.finished_at END
+          FROM (SELECT id, status FROM runs WHERE id = ${id}::uuid FOR UPDATE) AS before
+         WHERE r.id = before.id AND r.status IN ('queued', 'running')
+     RETURNING r.status, before.status AS was`;
+      const row = rows[0];
+      if (row) return row.was === "queued" ? { kind: "canceled" } : { kind: "requested" };
+      const run = await prisma.run.findUnique({ where: { id }, select: { status: true } });
+      return run ? { kind: "finished", status: run.status } : { kind: "missing" };
+    },
+
+    /** Queued runs created before `olderThan`, oldest first: candidates for the reconciler. */
+    async queuedBefore(olderThan: Date, limit: number): Promise<{ id: string }[]> {
+      return prisma.run.findMany({
+        where: { status: "queued", createdAt: { lt: olderThan } },
+        orderBy: { createdAt: "asc" },
+        take: limit,
+        select: { id: true },
+      });
+    },
+  };
+}
