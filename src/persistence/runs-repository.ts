@@ -110,6 +110,15 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
       return count === 1;
     },
 
+    /** Puts a running run back to `queued` (its worker is shutting down) if `attempt` still owns it. */
+    async release(id: string, attempt: number): Promise<boolean> {
+      const { count } = await prisma.run.updateMany({
+        where: { id, attempt, status: "running" },
+        data: { status: "queued", workerId: null },
+      });
+      return count === 1;
+    },
+
     /** Whether `attempt` is still the run's current, running attempt. */
     async isCurrent(id: string, attempt: number): Promise<boolean> {
       return (await prisma.run.count({ where: { id, attempt, status: "running" } })) === 1;

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from "fastify";
+import { buildApp, type AppOptions } from "./api/app.js";
+import type { Config } from "./config/config.js";
+import { createMetricsRepository } from "./persistence/metrics-repository.js";
+import { createPrismaClient } from "./persistence/prisma.js";
+import { createRunsRepository } from "./persistence/runs-repository.js";
+import { createLiveEventPublisher, LiveEventHub } from "./queue/live-events.js";
+import { createRedis } from "./queue/redis.js";
+import { RunQueue } from "./queue/run-queue.js";
+
+export interface ApiService {
+  app: FastifyInstance;
+  /** Closes the HTTP server, then every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Config -> dependencies -> app. The caller decides whether and where to listen. */
+export async function createApiService(config: Config, overrides: Partial<AppOptions> = {}): Promise<ApiService> {
+  const prisma = createPrismaClient({ databaseUrl: config.DATABASE_URL });
+  const commands = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-api-commands" });
+  const subscriber = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-api-subscriber" });
+  const queueConnection = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-api-queue" });
+  const liveEvents = new LiveEventHub(subscriber, config.REDIS_PREFIX);
+  const queue = new RunQueue({ connection: queueConnection, queueName: config.QUEUE_NAME, prefix: config.REDIS_PREFIX });
+  const app = await buildApp({
+    runs: createRunsRepository({ prisma }),
+    metrics: createMetricsRepository({ prisma }),
+    queue,
+    publisher: createLiveEventPublisher({ redis: commands, prefix: config.REDIS_PREFIX }),
+    liveEvents,
+    checks: {
+      postgres: async () => void (await prisma.$queryRaw`SELECT 1`),
+      redis: async () => void (await commands.ping()),
+    },
+    options: {
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      logLevel: config.LOG_LEVEL,
+      streamPollMs: config.STREAM_POLL_MS,
+      heartbeatMs: 30_000,
+      maxStreamBufferBytes: 8 * 1024 * 1024,
+      enqueueTimeoutMs: 2_000,
+      ...overrides,
+    },
+  });
+  for (const connection of [commands, subscriber, queueConnection]) {
+    connection.on("error", (error: Error) => app.log.warn({ err: error.message }, "redis connection error"));
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        liveEvents.close();
+        await queue.close();
+        await Promise.allSettled([commands.quit(), subscriber.quit(), queueConnection.quit()]);
+        await prisma.$disconnect();
+      })();
+      return closing;
+    },
+  };
+}

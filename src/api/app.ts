@@ -1,0 +1,77 @@
+import { randomUUID } from "node:crypto";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import fastifyWebsocket from "@fastify/websocket";
+import Fastify, { type FastifyInstance } from "fastify";
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from "fastify-type-provider-zod";
+import type { MetricsRepository } from "../persistence/metrics-repository.js";
+import type { RunsRepository } from "../persistence/runs-repository.js";
+import type { LiveEventHub, LiveEventPublisher } from "../queue/live-events.js";
+import type { RunQueue } from "../queue/run-queue.js";
+import { errorHandler } from "./error-handler.js";
+import { healthRoutes, type HealthChecks } from "./routes/health.js";
+import { runRoutes } from "./routes/runs.js";
+import { streamRoutes } from "./routes/stream.js";
+
+export interface AppOptions {
+  bodyLimitBytes: number;
+  logLevel: string;
+  streamPollMs: number;
+  /** WebSocket ping interval, in ms. */
+  heartbeatMs: number;
+  /** Unsent bytes after which a watcher is dropped. */
+  maxStreamBufferBytes: number;
+  /** How long POST /v1/runs waits for Redis before leaving the run to the reconciler, in ms. */
+  enqueueTimeoutMs: number;
+}
+
+export interface AppDeps {
+  runs: RunsRepository;
+  metrics: MetricsRepository;
+  queue: RunQueue;
+  publisher: LiveEventPublisher;
+  liveEvents: LiveEventHub;
+  checks: HealthChecks;
+  options: AppOptions;
+}
+
+/** Builds the HTTP + WebSocket API over its dependencies. Never listens: the caller does. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: deps.options.logLevel },
+    bodyLimit: deps.options.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${request.url}`, requestId: request.id }),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: "Lossline",
+        version: "0.1.0",
+        description: "Training as a service: submit a job, watch its loss live, query the history of every run.",
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
+  await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
+
+  await app.register(healthRoutes, { checks: deps.checks });
+  await app.register(runRoutes, deps);
+  await app.register(streamRoutes, deps);
+  return app;
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import {
+  errorBodySchema,
+  listRunsQuerySchema,
+  metricsQuerySchema,
+  metricsSchema,
+  runCreatedSchema,
+  runIdParamsSchema,
+  runListSchema,
+  runViewSchema,
+} from "../../contracts/api.js";
+import { ConflictError, LosslineError, NotFoundError } from "../../contracts/errors.js";
+import { jobSpecSchema } from "../../contracts/job-spec.js";
+import { runStatusSchema } from "../../contracts/run-status.js";
+import type { AppDeps } from "../app.js";
+import { decodeCursor, encodeCursor, runLinks, toRunSummary, toRunView } from "../run-view.js";
+
+const cancelResultSchema = z
+  .strictObject({ id: z.uuid(), status: runStatusSchema, cancelRequested: z.boolean() })
+  .meta({ id: "CancelResult" });
+
+const errors = { 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
+
+export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, metrics, queue, publisher, options }) => {
+  const findRun = async (id: string) => {
+    const run = await runs.findById(id);
+    if (!run) throw new NotFoundError(`no run ${id}`);
+    return run;
+  };
+
+  app.post(
+    "/v1/runs",
+    {
+      schema: {
+        summary: "Submit a training job",
+        description: "The run is stored, then queued; 202 means it will reach a terminal state.",
+        body: jobSpecSchema,
+        response: { 202: runCreatedSchema, 413: errorBodySchema, 415: errorBodySchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const id = randomUUID();
+      await runs.create(id, request.body);
+      // Stored first: should Redis not take the job now, the reconciler queues it later.
+      try {
+        await withTimeout(queue.enqueue(id), options.enqueueTimeoutMs);
+        await runs.markEnqueued(id);
+      } catch (error) {
+        request.log.warn({ err: error, runId: id }, "run stored but not queued yet; the reconciler will queue it");
+      }
+      return reply.code(202).header("location", `/v1/runs/${id}`).send({ id, status: "queued", links: runLinks(id) });
+    },
+  );
+
+  app.get(
+    "/v1/runs",
+    { schema: { summary: "List runs, newest first", querystring: listRunsQuerySchema, response: { 200: runListSchema, ...errors } } },
+    async (request) => {
+      const { limit, cursor: cursorText, createdAfter, createdBefore, ...filter } = request.query;
+      const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText);
+      if (cursor === null) throw new LosslineError("invalid_request", "query.cursor: not a cursor this API returned");
+      const page = await runs.list(
+        {
+          ...filter,
+          createdAfter: createdAfter ? new Date(createdAfter) : undefined,
+          createdBefore: createdBefore ? new Date(createdBefore) : undefined,
+        },
+        limit,
+        cursor,
+      );
+      return { runs: page.runs.map(toRunSummary), nextCursor: page.next ? encodeCursor(page.next) : null };
+    },
+  );
+
+  app.get(
+    "/v1/runs/:id",
+    { schema: { summary: "One run", params: runIdParamsSchema, response: { 200: runViewSchema, ...errors } } },
+    async (request) => {
+      const run = await findRun(request.params.id);
+      const [latestPoint, epochs] = await Promise.all([metrics.latestPoint(run.id), metrics.listEpochs(run.id)]);
+      return toRunView(run, latestPoint, epochs);
+    },
+  );
+
+  app.get(
+    "/v1/runs/:id/metrics",
+    {
+      schema: {
+        summary: "A run's loss points and epoch summaries",
+        params: runIdParamsSchema,
+        querystring: metricsQuerySchema,
+        response: { 200: metricsSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const run = await findRun(request.params.id);
+      const { points: maxPoints, after } = request.query;
+      const totalPoints = await metrics.countPoints(run.id, after);
+      const downsampled = maxPoints !== undefined && totalPoints > maxPoints;
+      const [points, epochs] = await Promise.all([
+        downsampled ? metrics.downsample(run.id, maxPoints, after) : metrics.listPoints(run.id, after, totalPoints + 1),
+        metrics.listEpochs(run.id),
+      ]);
+      return { runId: run.id, status: run.status, totalPoints, downsampled, points, epochs };
+    },
+  );
+
+  app.post(
+    "/v1/runs/:id/cancel",
+    {
+      schema: {
+        summary: "Cancel a run",
+        description: "A queued run is canceled at once (200); a running one is stopped by its worker within seconds (202).",
+        params: runIdParamsSchema,
+        response: { 200: cancelResultSchema, 202: cancelResultSchema, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const outcome = await runs.requestCancel(id);
+      switch (outcome.kind) {
+        case "missing":
+          throw new NotFoundError(`no run ${id}`);
+        case "finished":
+          throw new ConflictError(`run ${id} already ended: ${outcome.status}`);
+        case "canceled": {
+          await Promise.allSettled([
+            queue.remove(id),
+            publisher.publish(id, {
+              type: "status",
+              status: "canceled",
+              reason: "canceled before it started",
+              attempt: 0,
+              finalMetrics: null,
+              at: new Date().toISOString(),
+            }),
+          ]);
+          return reply.code(200).send({ id, status: "canceled", cancelRequested: true });
+        }
+        case "requested":
+          // The worker also polls Postgres for the flag, so a lost message only delays the stop.
+          await publisher.publishCancel(id).catch((error: unknown) => request.log.warn({ err: error }, "cancel signal not sent"));
+          return reply.code(202).send({ id, status: "running", cancelRequested: true });
+      }
+    },
+  );
+};
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,108 @@
+import { WaitingError, Worker, type Job } from "bullmq";
+import type { Config } from "../src/config/config.js";
+import { createMetricsRepository } from "../src/persistence/metrics-repository.js";
+import { createPrismaClient } from "../src/persistence/prisma.js";
+import { createRunsRepository } from "../src/persistence/runs-repository.js";
+import { createLiveEventPublisher, LiveEventHub } from "../src/queue/live-events.js";
+import { reconcileQueuedRuns } from "../src/queue/reconciler.js";
+import { createRedis } from "../src/queue/redis.js";
+import { RunQueue } from "../src/queue/run-queue.js";
+import { loadAirfoil, type RegressionData } from "../src/training/airfoil.js";
+import { initBackend } from "../src/training/backend.js";
+import { createRunProcessor } from "./run-processor.js";
+
+export interface Logger {
+  info(obj: object, message: string): void;
+  warn(obj: object, message: string): void;
+  error(obj: object, message: string): void;
+}
+
+export interface WorkerService {
+  /** Stops taking jobs, hands active runs back to the queue, closes every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Wires a worker process: Postgres, Redis, the TensorFlow.js backend, the BullMQ worker and the reconciler. */
+export async function startWorkerService(config: Config, log: Logger): Promise<WorkerService> {
+  const backend = await initBackend(config.TF_BACKEND, (message) => log.info({}, message));
+  const prisma = createPrismaClient({ databaseUrl: config.DATABASE_URL, poolSize: 4 });
+  const runs = createRunsRepository({ prisma });
+  const metrics = createMetricsRepository({ prisma });
+  const commands = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-worker-commands" });
+  const subscriber = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-worker-subscriber" });
+  const queueConnection = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-worker-queue" });
+  const producerConnection = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-worker-producer" });
+  for (const connection of [commands, subscriber, queueConnection, producerConnection]) {
+    connection.on("error", (error: Error) => log.warn({ err: error.message }, "redis connection error"));
+  }
+  const publisher = createLiveEventPublisher({ redis: commands, prefix: config.REDIS_PREFIX });
+  const hub = new LiveEventHub(subscriber, config.REDIS_PREFIX);
+  const queue = new RunQueue({ connection: producerConnection, queueName: config.QUEUE_NAME, prefix: config.REDIS_PREFIX });
+
+  let airfoil: RegressionData | undefined;
+  const processor = createRunProcessor({
+    runs,
+    metrics,
+    publisher,
+    identity: { workerId: config.WORKER_ID, backend: backend.name, versions: backend.versions },
+    datasets: { airfoil: () => (airfoil ??= loadAirfoil()) },
+    flushMs: config.POINT_FLUSH_MS,
+    cancelPollMs: 1_000,
+    finalFlushRetryMs: 120_000,
+    log,
+  });
+  await hub.onCancel((runId) => {
+    if (processor.cancel(runId)) log.info({ runId }, "cancel requested");
+  });
+
+  const worker = new Worker(
+    config.QUEUE_NAME,
+    async (job: Job, token?: string) => {
+      const result = await processor.process(job.data);
+      if (result === "handed-off") {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      return result;
+    },
+    {
+      connection: queueConnection,
+      prefix: config.REDIS_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      lockDuration: config.JOB_LOCK_MS,
+      maxStalledCount: 2,
+    },
+  );
+  worker.on("error", (error) => log.warn({ err: error.message }, "queue worker error"));
+  worker.on("failed", (job, error) => log.warn({ runId: job?.data?.runId, err: error.message }, "job failed"));
+
+  const reconcile = () =>
+    reconcileQueuedRuns({ runs, queue, graceMs: config.RECONCILE_GRACE_MS, log: (message) => log.info({}, message) }).catch(
+      (error: unknown) => log.warn({ err: (error as Error).message }, "reconciler pass failed"),
+    );
+  const reconcileTimer = setInterval(reconcile, config.RECONCILE_INTERVAL_MS);
+  void reconcile();
+
+  log.info(
+    { workerId: config.WORKER_ID, backend: backend.name, queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY },
+    "worker ready",
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        clearInterval(reconcileTimer);
+        processor.handOffAll();
+        const stopping = worker.close();
+        processor.handOffAll(); // runs that started while close() began
+        await stopping;
+        hub.close();
+        await queue.close();
+        await Promise.allSettled([commands.quit(), subscriber.quit(), producerConnection.quit(), queueConnection.quit()]);
+        await prisma.$disconnect();
+      })();
+      return closing;
+    },
+  };
+}
