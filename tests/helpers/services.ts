@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+import { createApiService, type ApiService } from "../../src/api-service.js";
+import { loadConfig, type Config } from "../../src/config/config.js";
+import type { StreamMessage } from "../../src/contracts/events.js";
+import { createPrismaClient } from "../../src/persistence/prisma.js";
+import { createRedis } from "../../src/queue/redis.js";
+import { RunQueue } from "../../src/queue/run-queue.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The environment of one test: its own queue and Redis prefix, fast timers. */
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const tag = randomUUID().slice(0, 8);
+  return {
+    DATABASE_URL: process.env.DATABASE_URL ?? "",
+    REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    QUEUE_NAME: `test-${tag}`,
+    REDIS_PREFIX: `lltest-${tag}`,
+    LOG_LEVEL: "warn",
+    PORT: "0",
+    STREAM_POLL_MS: "1000",
+    POINT_FLUSH_MS: "50",
+    RECONCILE_INTERVAL_MS: "300",
+    RECONCILE_GRACE_MS: "60000",
+    ...overrides,
+  };
+}
+
+export const configFor = (env: Record<string, string>): Config => loadConfig(env);
+
+export interface RunningApi {
+  service: ApiService;
+  baseUrl: string;
+  wsUrl: string;
+}
+
+/** An API instance listening on an ephemeral port of 127.0.0.1. */
+export async function startApi(env: Record<string, string>): Promise<RunningApi> {
+  const service = await createApiService(configFor(env));
+  await service.app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = service.app.server.address() as AddressInfo;
+  return { service, baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}` };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A real worker process (workers/main.ts), resolved once it logs "worker ready". */
+export async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await waitFor(() => output.includes("worker ready") || child.exitCode !== null, 60_000, "worker to start");
+  if (child.exitCode !== null) throw new Error(`worker exited at start:\n${output}`);
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface StreamRecording {
+  messages: StreamMessage[];
+  closed: Promise<{ code: number; reason: string }>;
+  socket: WebSocket;
+}
+
+/** Opens a run's stream and records every message until the server closes it. */
+export function openStream(wsUrl: string, runId: string, after?: number): StreamRecording {
+  const query = after === undefined ? "" : `?after=${after}`;
+  const socket = new WebSocket(`${wsUrl}/v1/runs/${runId}/stream${query}`);
+  const messages: StreamMessage[] = [];
+  socket.on("message", (data) => messages.push(JSON.parse(String(data)) as StreamMessage));
+  const closed = new Promise<{ code: number; reason: string }>((resolve, reject) => {
+    socket.once("close", (code, reason) => resolve({ code, reason: String(reason) }));
+    socket.once("error", reject);
+  });
+  return { messages, closed, socket };
+}
+
+export const streamedSeqs = (messages: StreamMessage[]) =>
+  messages.flatMap((message) => (message.type === "points" ? message.points.map((point) => point.seq) : []));
+
+export async function postJson(baseUrl: string, path: string, body: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+export async function getJson(baseUrl: string, path: string): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${baseUrl}${path}`);
+  return { status: response.status, json: await response.json() };
+}
+
+/** Direct handles on this test's Postgres and queue, for assertions and clean-up. */
+export function inspect(env: Record<string, string>) {
+  const config = configFor(env);
+  const prisma = createPrismaClient({ databaseUrl: config.DATABASE_URL, poolSize: 2 });
+  const redis = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-test-inspect" });
+  const queue = new RunQueue({ connection: redis, queueName: config.QUEUE_NAME, prefix: config.REDIS_PREFIX });
+  return {
+    prisma,
+    queue,
+    async close() {
+      await queue.obliterate().catch(() => undefined);
+      await queue.close();
+      redis.disconnect();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+export const airfoilSpec = (overrides: Record<string, unknown> = {}) => ({
+  kind: "regression",
+  dataset: "airfoil",
+  model: "linear",
+  optimizer: { name: "sgd", lr: 0.05 },
+  batchSize: 10,
+  epochs: 2,
+  seed: 1,
+  ...overrides,
+});

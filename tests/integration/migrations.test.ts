@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import pg from "pg";
+import { dropDatabase, ensureDatabase, migrate, MIGRATIONS_DIR } from "../../src/persistence/migrate.js";
+import { createPrismaClient, type PrismaClient } from "../../src/persistence/prisma.js";
+
+const url = new URL(process.env.DATABASE_URL!);
+url.pathname = `/lossline_migrate_${randomUUID().slice(0, 8)}`;
+const databaseUrl = url.toString();
+let prisma: PrismaClient;
+
+before(async () => {
+  assert.equal(await ensureDatabase(databaseUrl), true);
+});
+after(async () => {
+  await prisma?.$disconnect();
+  await dropDatabase(databaseUrl);
+});
+
+test("a fresh database is migrated once and recorded as Prisma Migrate records it", async () => {
+  const first = await migrate(databaseUrl);
+  assert.deepEqual(first.applied, ["20261126000000_init"]);
+  const second = await migrate(databaseUrl);
+  assert.deepEqual(second, { applied: [], alreadyApplied: ["20261126000000_init"] });
+
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const { rows } = await client.query(`SELECT * FROM "_prisma_migrations"`);
+  await client.end();
+  assert.equal(rows.length, 1);
+  const sql = readFileSync(join(MIGRATIONS_DIR, "20261126000000_init", "migration.sql"));
+  assert.equal(rows[0].checksum, createHash("sha256").update(sql).digest("hex"));
+  assert.equal(rows[0].applied_steps_count, 1);
+  assert.ok(rows[0].finished_at instanceof Date);
+  assert.equal(rows[0].rolled_back_at, null);
+});
+
+test("every model round-trips through the generated client", async () => {
+  prisma = createPrismaClient({ databaseUrl, poolSize: 2 });
+  const id = randomUUID();
+  const spec = { kind: "regression", dataset: "airfoil", model: "linear", optimizer: { name: "sgd", lr: 0.05 } };
+  const run = {
+    id,
+    kind: "regression",
+    model: "linear",
+    dataset: "airfoil",
+    optimizer: "sgd",
+    spec,
+    status: "failed" as const,
+    attempt: 3,
+    cancelRequested: true,
+    workerId: "host-1",
+    backend: "cpu",
+    versions: { tfjs: "4.22.0" },
+    failureReason: "diverged: loss is NaN at 1,200 samples",
+    finalMetrics: { loss: 0.25 },
+    samplesTotal: 3000,
+    createdAt: new Date("2026-01-02T03:04:05.678Z"),
+    enqueuedAt: new Date("2026-01-02T03:04:05.700Z"),
+    startedAt: new Date("2026-01-02T03:04:06.000Z"),
+    finishedAt: new Date("2026-01-02T03:04:07.000Z"),
+  };
+  await prisma.run.create({ data: run });
+  assert.deepEqual(await prisma.run.findUniqueOrThrow({ where: { id } }), run);
+
+  const point = { runId: id, seq: 0, samplesSeen: 100, epoch: 0.0666, value: 0.1234567890123, wallTime: new Date("2026-01-02T03:04:06.123Z") };
+  await prisma.metricPoint.create({ data: point });
+  assert.deepEqual(await prisma.metricPoint.findUniqueOrThrow({ where: { runId_seq: { runId: id, seq: 0 } } }), point);
+  await assert.rejects(prisma.metricPoint.create({ data: point }), /Unique constraint/);
+
+  const summary = { runId: id, epoch: 1, loss: 0.3, trainAccuracy: 0.8, testAccuracy: null, seconds: 1.5, wallTime: new Date("2026-01-02T03:04:06.500Z") };
+  await prisma.epochSummary.create({ data: summary });
+  assert.deepEqual(await prisma.epochSummary.findUniqueOrThrow({ where: { runId_epoch: { runId: id, epoch: 1 } } }), summary);
+
+  await prisma.run.delete({ where: { id } });
+  assert.equal(await prisma.metricPoint.count({ where: { runId: id } }), 0, "points go with their run");
+});
+
+test("a migration whose file changed after it was applied is refused", async () => {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query(`UPDATE "_prisma_migrations" SET checksum = 'tampered'`);
+  await client.end();
+  await assert.rejects(migrate(databaseUrl), /was changed after it was applied/);
+});

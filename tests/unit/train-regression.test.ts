@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import * as tf from "@tensorflow/tfjs";
+import type { EpochSummary, LossPoint } from "../../src/contracts/events.js";
+import { regressionSpecSchema, type RegressionSpec } from "../../src/contracts/job-spec.js";
+import { loadAirfoil, type RegressionData } from "../../src/training/airfoil.js";
+import { initBackend } from "../../src/training/backend.js";
+import type { TrainingProgress } from "../../src/training/progress.js";
+import { trainRegression } from "../../src/training/train-regression.js";
+
+let data: RegressionData;
+before(async () => {
+  await initBackend("cpu", () => undefined);
+  data = loadAirfoil();
+});
+
+const spec = (overrides: Partial<RegressionSpec> = {}): RegressionSpec =>
+  regressionSpecSchema.parse({
+    kind: "regression",
+    dataset: "airfoil",
+    model: "linear",
+    optimizer: { name: "sgd", lr: 0.05 },
+    batchSize: 10,
+    epochs: 2,
+    seed: 1,
+    ...overrides,
+  });
+
+function recorder(stopAfterPoints = Number.POSITIVE_INFINITY) {
+  const points: LossPoint[] = [];
+  const epochs: EpochSummary[] = [];
+  const progress: TrainingProgress = {
+    onPoint: (point) => points.push(point),
+    onEpoch: (summary) => epochs.push(summary),
+    shouldStop: () => points.length >= stopAfterPoints,
+  };
+  return { points, epochs, progress };
+}
+
+test("the seed job: 31 points every 100 samples, loss falling from ~0.5 to ~0.245", async () => {
+  const { points, epochs, progress } = recorder();
+  const outcome = await trainRegression(spec(), data, progress);
+  assert.equal(outcome.kind, "completed");
+  assert.deepEqual(points.map((p) => p.seq), Array.from({ length: 31 }, (_, i) => i));
+  assert.deepEqual(points.map((p) => p.samplesSeen), Array.from({ length: 31 }, (_, i) => i * 100));
+  assert.deepEqual(points.map((p) => p.epoch).filter((e) => Number.isInteger(e)), [0, 1, 2]);
+  assert.ok(points[0]!.value > 0.45 && points[0]!.value < 0.55, `initial loss ${points[0]!.value}`);
+  const final = points.at(-1)!.value;
+  assert.ok(final > 0.235 && final < 0.255, `final loss ${final}`);
+  assert.deepEqual(epochs.map((e) => e.epoch), [1, 2]);
+  assert.equal(epochs[1]!.loss, final);
+  if (outcome.kind === "completed") assert.equal(outcome.finalMetrics.loss, final);
+});
+
+test("the same seed and spec give the same curve, point for point; another seed does not", async () => {
+  const first = recorder();
+  const second = recorder();
+  const other = recorder();
+  await trainRegression(spec(), data, first.progress);
+  await trainRegression(spec(), data, second.progress);
+  await trainRegression(spec({ seed: 2 }), data, other.progress);
+  assert.deepEqual(first.points.map((p) => p.value), second.points.map((p) => p.value));
+  assert.notDeepEqual(first.points.map((p) => p.value), other.points.map((p) => p.value));
+});
+
+test("batch 1500 records after every step", async () => {
+  const run = recorder();
+  await trainRegression(spec({ batchSize: 1500, optimizer: { name: "sgd", lr: 1 } }), data, run.progress);
+  assert.deepEqual(run.points.map((p) => p.samplesSeen), [0, 1500, 3000]);
+});
+
+test("a diverging run ends with a reason naming the value and the samples seen", async () => {
+  const { points, progress } = recorder();
+  const outcome = await trainRegression(spec({ optimizer: { name: "sgd", lr: 100 } }), data, progress);
+  assert.equal(outcome.kind, "diverged");
+  if (outcome.kind !== "diverged") return;
+  assert.match(outcome.reason, /^diverged: loss is (NaN|Infinity) at [\d,]+ samples$/);
+  assert.ok(outcome.samplesSeen > 0 && outcome.samplesSeen < 3000);
+  assert.ok(points.every((p) => Number.isFinite(p.value)), "no non-finite point is reported");
+});
+
+test("shouldStop stops between steps", async () => {
+  const { points, progress } = recorder(3);
+  const outcome = await trainRegression(spec(), data, progress);
+  assert.equal(outcome.kind, "stopped");
+  assert.equal(points.length, 3);
+  if (outcome.kind === "stopped") assert.equal(outcome.samplesSeen, 200);
+});
+
+test("training leaks no tensors, whether it completes, diverges or stops", async () => {
+  const before = tf.memory().numTensors;
+  await trainRegression(spec(), data, recorder().progress);
+  await trainRegression(spec({ optimizer: { name: "sgd", lr: 100 } }), data, recorder().progress);
+  await trainRegression(spec(), data, recorder(2).progress);
+  assert.equal(tf.memory().numTensors, before);
+});
