@@ -25,7 +25,12 @@ export const regressionSpecSchema = z
     dataset: z.literal("airfoil"),
     model: z.literal("linear"),
     optimizer: optimizerSchema,
-    batchSize: z.int().min(1).max(DATASETS.airfoil.trainExamples),
+    batchSize: z
+      .int()
+      .min(1)
+      .max(DATASETS.airfoil.trainExamples, {
+        error: `must be at most ${DATASETS.airfoil.trainExamples}, the number of training examples in airfoil`,
+      }),
     epochs: z.int().min(1).max(1000),
     seed: seedSchema,
     lossEvery: lossEverySchema,
