@@ -16,8 +16,19 @@ export type TrainingOutcome =
   | { kind: "diverged"; reason: string; samplesSeen: number }
   | { kind: "stopped"; samplesSeen: number };
 
-/** Lets timers, sockets and Redis messages run between training steps. */
-export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Lets timers, sockets and Redis messages run between training steps, at most every `everyMs`:
+ * yielding after every step of a tiny model costs more than the step itself.
+ */
+export function createYielder(everyMs = 5): () => Promise<void> | undefined {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - last < everyMs) return undefined;
+    last = now;
+    return new Promise((resolve) => setImmediate(resolve));
+  };
+}
 
 /** "diverged: loss is NaN at 1,200 samples" */
 export function divergenceReason(value: number, samplesSeen: number): string {

@@ -4,7 +4,7 @@ import type { RegressionData } from "./airfoil.js";
 import { createLinearModel, squaredLoss, type LinearModel } from "./linear-regression.js";
 import { batchSizes, createLossReporter } from "./loss-reporter.js";
 import { createOptimizer } from "./optimizers/create-optimizer.js";
-import { divergenceReason, yieldToEventLoop, type TrainingOutcome, type TrainingProgress } from "./progress.js";
+import { createYielder, divergenceReason, type TrainingOutcome, type TrainingProgress } from "./progress.js";
 import { createRandom } from "./random.js";
 
 /**
@@ -23,6 +23,7 @@ export async function trainRegression(
   const features = tf.tensor2d(data.features, [data.examples, data.featureDim]);
   const labels = tf.tensor2d(data.labels, [data.examples, 1]);
   const reporter = createLossReporter(spec.lossEvery);
+  const pause = createYielder();
   const started = performance.now();
   let seq = 0;
   let lastLoss = NaN;
@@ -56,7 +57,7 @@ export async function trainRegression(
         const due = reporter.addBatch(size);
         if (!Number.isFinite(stepLoss)) return diverged(stepLoss, reporter.samplesSeen);
         if (due && !Number.isFinite(evaluate(true))) return diverged(lastLoss, reporter.samplesSeen);
-        await yieldToEventLoop();
+        await pause();
         if (progress.shouldStop()) return { kind: "stopped", samplesSeen: reporter.samplesSeen };
       }
       const epochLoss = evaluate(false);

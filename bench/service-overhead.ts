@@ -1,0 +1,88 @@
+// What the service costs on top of the training engine, measured in one run on this machine:
+// the same airfoil spec trained (a) by the engine alone, in this process, and (b) through the whole
+// service: POST to an API, a worker process that trains it while writing every point to Postgres
+// and publishing it to Redis, and a WebSocket watcher, until the `end` message arrives.
+// Needs Postgres and Redis (DATABASE_URL, REDIS_URL; the defaults work here).
+// Usage: npx tsx bench/service-overhead.ts [epochs=10] [repeats=3]
+import { randomUUID } from "node:crypto";
+import { spawn } from "node:child_process";
+import type { AddressInfo } from "node:net";
+import WebSocket from "ws";
+import { createApiService } from "../src/api-service.js";
+import { loadConfig } from "../src/config/config.js";
+import { regressionSpecSchema } from "../src/contracts/job-spec.js";
+import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
+import { loadAirfoil } from "../src/training/airfoil.js";
+import { initBackend } from "../src/training/backend.js";
+import { trainRegression } from "../src/training/train-regression.js";
+
+const epochs = Number(process.argv[2] ?? 10);
+const repeats = Number(process.argv[3] ?? 3);
+const rawSpec = { kind: "regression", dataset: "airfoil", model: "linear", optimizer: { name: "sgd", lr: 0.005 }, batchSize: 1, epochs, seed: 1 };
+const spec = regressionSpecSchema.parse(rawSpec);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+// Both set up first, then measured alternately so that drift on a shared machine hits both alike.
+await initBackend("cpu", () => undefined);
+const data = loadAirfoil();
+const env = { ...process.env, QUEUE_NAME: `bench-${randomUUID().slice(0, 8)}`, LOG_LEVEL: "warn" };
+const config = loadConfig(env);
+await ensureDatabase(config.DATABASE_URL);
+await migrate(config.DATABASE_URL);
+const api = await createApiService(config);
+await api.app.listen({ host: "127.0.0.1", port: 0 });
+const { port } = api.app.server.address() as AddressInfo;
+const worker = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
+await new Promise<void>((resolve) => worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve()));
+
+/** (a) The engine alone, in this process. */
+async function timeEngine(): Promise<number> {
+  const started = performance.now();
+  await trainRegression(spec, data, { onPoint: () => undefined, onEpoch: () => undefined, shouldStop: () => false });
+  return (performance.now() - started) / 1000;
+}
+
+/** (b) Through the service: seconds from POST to the stream's close, and the worker's own training time. */
+async function timeService(): Promise<{ endToEnd: number; inWorker: number }> {
+  const started = performance.now();
+  const response = await fetch(`http://127.0.0.1:${port}/v1/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(rawSpec) });
+  const { id } = (await response.json()) as { id: string };
+  const points = await new Promise<number>((resolve, reject) => {
+    let count = 0;
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/runs/${id}/stream`);
+    socket.on("message", (raw) => {
+      const message = JSON.parse(String(raw));
+      if (message.type === "points") count += message.points.length;
+    });
+    socket.on("close", () => resolve(count));
+    socket.on("error", reject);
+  });
+  const endToEnd = (performance.now() - started) / 1000;
+  if (points !== epochs * 15 + 1) throw new Error(`expected ${epochs * 15 + 1} points, streamed ${points}`);
+  const run = (await (await fetch(`http://127.0.0.1:${port}/v1/runs/${id}`)).json()) as { finalMetrics: { seconds: number } };
+  return { endToEnd, inWorker: run.finalMetrics.seconds };
+}
+
+await timeEngine(); // warm-up of both
+await timeService();
+const engineSeconds: number[] = [];
+const serviceSeconds: number[] = [];
+const inWorkerSeconds: number[] = [];
+for (let i = 0; i < repeats; i++) {
+  engineSeconds.push(await timeEngine());
+  const service = await timeService();
+  serviceSeconds.push(service.endToEnd);
+  inWorkerSeconds.push(service.inWorker);
+}
+worker.kill("SIGTERM");
+await api.close();
+
+const samples = epochs * 1500;
+const engine = median(engineSeconds);
+const inWorker = median(inWorkerSeconds);
+const endToEnd = median(serviceSeconds);
+console.log(`airfoil, batch 1, ${epochs} epochs: ${samples.toLocaleString("en-US")} SGD steps, ${epochs * 15 + 1} loss points; median of ${repeats}`);
+console.log(`engine alone                 ${engine.toFixed(3)} s  (${Math.round(samples / engine).toLocaleString("en-US")} samples/s)`);
+console.log(`training inside the worker   ${inWorker.toFixed(3)} s  ratio ${(inWorker / engine).toFixed(2)}x the engine alone`);
+console.log(`POST to last point streamed  ${endToEnd.toFixed(3)} s  ratio ${(endToEnd / engine).toFixed(2)}x the engine alone`);
+process.exit(0);
