@@ -2,6 +2,7 @@ import { StaleAttemptError } from "../src/contracts/errors.js";
 import type { EpochSummary, LossPoint } from "../src/contracts/events.js";
 import type { MetricsRepository } from "../src/persistence/metrics-repository.js";
 import type { LiveEventPublisher } from "../src/queue/live-events.js";
+import { retrying } from "./retry.js";
 
 export interface PointSinkOptions {
   runId: string;
@@ -22,23 +23,27 @@ const BATCH = 1_000;
  */
 export function createPointSink(options: PointSinkOptions) {
   const { runId, attempt, metrics, publisher, log } = options;
-  let points: LossPoint[] = [];
-  let epochs: EpochSummary[] = [];
+  /** Points and epoch summaries in the order training produced them, so watchers get them in that order. */
+  let pending: ({ kind: "point"; point: LossPoint } | { kind: "epoch"; summary: EpochSummary })[] = [];
   let stale = false;
   let inFlight: Promise<void> | undefined;
 
+  /** Writes the pending items front to back: runs of points as one batch, each epoch on its own. */
   const writeOnce = async () => {
-    while (!stale && points.length > 0) {
-      const batch = points.slice(0, BATCH);
+    while (!stale && pending.length > 0) {
+      const head = pending[0]!;
+      if (head.kind === "epoch") {
+        const inserted = await metrics.insertEpoch(runId, attempt, head.summary);
+        pending = pending.slice(1);
+        if (inserted) await publisher.publish(runId, { type: "epoch", summary: head.summary }).catch(() => undefined);
+        continue;
+      }
+      let end = 0;
+      while (end < pending.length && end < BATCH && pending[end]!.kind === "point") end++;
+      const batch = pending.slice(0, end).map((item) => (item as { point: LossPoint }).point);
       const inserted = await metrics.insertPoints(runId, attempt, batch);
-      points = points.slice(batch.length);
+      pending = pending.slice(end);
       if (inserted.length > 0) await publisher.publish(runId, { type: "points", points: inserted }).catch(() => undefined);
-    }
-    while (!stale && epochs.length > 0) {
-      const summary = epochs[0]!;
-      const inserted = await metrics.insertEpoch(runId, attempt, summary);
-      epochs = epochs.slice(1);
-      if (inserted) await publisher.publish(runId, { type: "epoch", summary }).catch(() => undefined);
     }
   };
 
@@ -48,8 +53,7 @@ export function createPointSink(options: PointSinkOptions) {
       .catch((error: unknown) => {
         if (!(error instanceof StaleAttemptError)) throw error;
         stale = true;
-        points = [];
-        epochs = [];
+        pending = [];
       })
       .finally(() => {
         inFlight = undefined;
@@ -63,10 +67,10 @@ export function createPointSink(options: PointSinkOptions) {
 
   return {
     addPoint(point: LossPoint) {
-      if (!stale) points.push(point);
+      if (!stale) pending.push({ kind: "point", point });
     },
     addEpoch(summary: EpochSummary) {
-      if (!stale) epochs.push(summary);
+      if (!stale) pending.push({ kind: "epoch", summary });
     },
     /** True once Postgres refused a write because this attempt no longer owns the run. */
     get stale() {
@@ -75,17 +79,7 @@ export function createPointSink(options: PointSinkOptions) {
     /** Writes everything still buffered, retrying for up to `retryForMs`; then stops the timer. */
     async close(retryForMs: number): Promise<void> {
       clearInterval(timer);
-      const deadline = Date.now() + retryForMs;
-      for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-        try {
-          await flush();
-          if (stale || (points.length === 0 && epochs.length === 0)) return;
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          log({ err: error, runId }, "final flush failed; retrying");
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+      await retrying(flush, retryForMs, (error) => log({ err: error, runId }, "final flush failed; retrying"));
     },
   };
 }

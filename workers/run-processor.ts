@@ -8,6 +8,7 @@ import type { RegressionData } from "../src/training/airfoil.js";
 import type { TrainingOutcome, TrainingProgress } from "../src/training/progress.js";
 import { trainRegression } from "../src/training/train-regression.js";
 import { createPointSink } from "./point-sink.js";
+import { retrying } from "./retry.js";
 
 export interface RunProcessorDeps {
   runs: RunsRepository;
@@ -29,6 +30,8 @@ export interface RunControl {
   cancelRequested: boolean;
   /** The worker is shutting down: the run goes back to the queue for another worker. */
   handOff: boolean;
+  /** Another attempt owns the run now (this worker stalled past its lock): stop, write nothing. */
+  lost: boolean;
 }
 
 export type ProcessResult = "succeeded" | "failed" | "canceled" | "handed-off" | "abandoned" | "skipped";
@@ -40,13 +43,14 @@ export type ProcessResult = "succeeded" | "failed" | "canceled" | "handed-off" |
  */
 export function createRunProcessor(deps: RunProcessorDeps) {
   const active = new Map<string, RunControl>();
+  let shuttingDown = false;
 
   async function process(jobData: unknown): Promise<ProcessResult> {
     const { runId } = runJobSchema.parse(jobData);
     const claimed = await deps.runs.claim(runId, deps.identity);
     if (!claimed) return "skipped"; // canceled while queued, or already ended
     const { attempt } = claimed;
-    const control: RunControl = { cancelRequested: claimed.cancelRequested, handOff: false };
+    const control: RunControl = { cancelRequested: claimed.cancelRequested, handOff: shuttingDown, lost: false };
     active.set(runId, control);
     const publishStatus = (event: Omit<StatusEvent, "type" | "attempt" | "at">) =>
       deps.publisher
@@ -63,18 +67,20 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       flushMs: deps.flushMs,
       log: deps.log.warn.bind(deps.log),
     });
-    const cancelPoll = setInterval(() => {
+    // Pub/sub brings cancellation at once; this poll is the fallback, and notices a lost run early.
+    const controlPoll = setInterval(() => {
       deps.runs
-        .cancelRequested([runId])
-        .then((ids) => {
-          if (ids.length > 0) control.cancelRequested = true;
+        .controlState(runId)
+        .then((state) => {
+          if (state?.cancelRequested) control.cancelRequested = true;
+          if (!state || state.attempt !== attempt || state.status !== "running") control.lost = true;
         })
         .catch(() => undefined);
     }, deps.cancelPollMs);
     const progress: TrainingProgress = {
       onPoint: (point) => sink.addPoint(point),
       onEpoch: (summary) => sink.addEpoch(summary),
-      shouldStop: () => control.cancelRequested || control.handOff || sink.stale,
+      shouldStop: () => control.cancelRequested || control.handOff || control.lost || sink.stale,
     };
 
     let outcome: TrainingOutcome | { kind: "error"; reason: string };
@@ -83,19 +89,21 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     } catch (error) {
       outcome = { kind: "error", reason: `error: ${(error as Error).message}` };
     } finally {
-      clearInterval(cancelPoll);
-      active.delete(runId);
+      clearInterval(controlPoll);
+      if (active.get(runId) === control) active.delete(runId);
     }
     await sink.close(deps.finalFlushRetryMs);
-    if (sink.stale) return abandoned(runId, attempt);
+    if (sink.stale || control.lost) return abandoned(runId, attempt);
 
     const ending = decideEnding(outcome, control);
+    const persist = (write: () => Promise<boolean>) =>
+      retrying(write, deps.finalFlushRetryMs, (error) => deps.log.warn({ err: error, runId }, "could not record the run's end yet; retrying"));
     if (ending.status === "queued") {
-      if (!(await deps.runs.release(runId, attempt))) return abandoned(runId, attempt);
+      if (!(await persist(() => deps.runs.release(runId, attempt)))) return abandoned(runId, attempt);
       await publishStatus({ status: "queued", reason: ending.reason, finalMetrics: null });
       return "handed-off";
     }
-    if (!(await deps.runs.finish(runId, attempt, ending))) return abandoned(runId, attempt);
+    if (!(await persist(() => deps.runs.finish(runId, attempt, ending)))) return abandoned(runId, attempt);
     await publishStatus(ending);
     deps.log.info({ runId, attempt, status: ending.status, reason: ending.reason }, "run ended");
     return ending.status;
@@ -114,8 +122,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       if (control) control.cancelRequested = true;
       return control !== undefined;
     },
-    /** Asks every active run to stop and go back to the queue (shutdown). */
+    /** Shutdown: every active run, and any that starts from now on, stops and goes back to the queue. */
     handOffAll(): void {
+      shuttingDown = true;
       for (const control of active.values()) control.handOff = true;
     },
     activeRunIds: () => [...active.keys()],

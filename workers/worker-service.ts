@@ -4,7 +4,7 @@ import { createMetricsRepository } from "../src/persistence/metrics-repository.j
 import { createPrismaClient } from "../src/persistence/prisma.js";
 import { createRunsRepository } from "../src/persistence/runs-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "../src/queue/live-events.js";
-import { reconcileQueuedRuns } from "../src/queue/reconciler.js";
+import { reconcileQueuedRuns, reconcileRunningRuns } from "../src/queue/reconciler.js";
 import { createRedis } from "../src/queue/redis.js";
 import { RunQueue } from "../src/queue/run-queue.js";
 import { loadAirfoil, type RegressionData } from "../src/training/airfoil.js";
@@ -76,10 +76,18 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
   worker.on("error", (error) => log.warn({ err: error.message }, "queue worker error"));
   worker.on("failed", (job, error) => log.warn({ runId: job?.data?.runId, err: error.message }, "job failed"));
 
-  const reconcile = () =>
-    reconcileQueuedRuns({ runs, queue, graceMs: config.RECONCILE_GRACE_MS, log: (message) => log.info({}, message) }).catch(
-      (error: unknown) => log.warn({ err: (error as Error).message }, "reconciler pass failed"),
-    );
+  const reconcilerOptions = {
+    runs,
+    queue,
+    publisher,
+    graceMs: config.RECONCILE_GRACE_MS,
+    log: (message: string) => log.info({}, message),
+  };
+  const reconcile = async () => {
+    for (const pass of [reconcileQueuedRuns, reconcileRunningRuns]) {
+      await pass(reconcilerOptions).catch((error: unknown) => log.warn({ err: (error as Error).message }, `${pass.name} failed`));
+    }
+  };
   const reconcileTimer = setInterval(reconcile, config.RECONCILE_INTERVAL_MS);
   void reconcile();
 
@@ -94,13 +102,14 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
       closing ??= (async () => {
         clearInterval(reconcileTimer);
         processor.handOffAll();
-        const stopping = worker.close();
-        processor.handOffAll(); // runs that started while close() began
-        await stopping;
+        // Every step runs even if an earlier one fails; the first failure is reported at the end.
+        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([worker.close()]);
         hub.close();
-        await queue.close();
-        await Promise.allSettled([commands.quit(), subscriber.quit(), producerConnection.quit(), queueConnection.quit()]);
-        await prisma.$disconnect();
+        results.push(...(await Promise.allSettled([queue.close()])));
+        results.push(...(await Promise.allSettled([commands.quit(), subscriber.quit(), producerConnection.quit(), queueConnection.quit()])));
+        results.push(...(await Promise.allSettled([prisma.$disconnect()])));
+        const failure = results.find((result) => result.status === "rejected");
+        if (failure) throw failure.reason;
       })();
       return closing;
     },

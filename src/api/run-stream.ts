@@ -36,16 +36,26 @@ export function streamRun(socket: WebSocket, runId: string, after: number, deps:
   let unsubscribe: (() => Promise<void>) | undefined;
   let alive = true;
 
-  const send = (message: StreamMessage) => {
-    if (finished || socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > deps.maxBufferedBytes) return stop(1008, "client is not reading: buffer limit passed");
-    socket.send(JSON.stringify(message));
+  /**
+   * Sends one message; resolves once it is handed to the kernel. Catch-up awaits that (the client's
+   * reading speed paces the replay); live messages do not, and a client whose backlog passes the
+   * limit is dropped: it can reconnect with ?after=.
+   */
+  const send = (message: StreamMessage, live = true): Promise<void> => {
+    if (finished || socket.readyState !== socket.OPEN) return Promise.resolve();
+    if (live && socket.bufferedAmount > deps.maxBufferedBytes) {
+      stop(1008, "client is not reading: buffer limit passed");
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => socket.send(JSON.stringify(message), () => resolve()));
   };
 
-  const sendPoints = (points: LossPoint[]) => {
+  const sendPoints = (points: LossPoint[], live = true): Promise<void> => {
     const fresh = points.filter((point) => point.seq > lastSeq);
-    for (let i = 0; i < fresh.length; i += POINTS_PER_MESSAGE) send({ type: "points", points: fresh.slice(i, i + POINTS_PER_MESSAGE) });
+    let sent = Promise.resolve();
+    for (let i = 0; i < fresh.length; i += POINTS_PER_MESSAGE) sent = send({ type: "points", points: fresh.slice(i, i + POINTS_PER_MESSAGE) }, live);
     if (fresh.length > 0) lastSeq = fresh.at(-1)!.seq;
+    return sent;
   };
 
   const sendEpoch = (summary: EpochSummary) => {
@@ -59,7 +69,7 @@ export function streamRun(socket: WebSocket, runId: string, after: number, deps:
     while (!finished && lastSeq + 1 < beforeSeq) {
       const page = (await deps.metrics.listPoints(runId, lastSeq, PAGE)).filter((point) => point.seq < beforeSeq);
       if (page.length === 0) return;
-      sendPoints(page);
+      await sendPoints(page, false);
       if (page.length < PAGE) return;
     }
   };
@@ -117,7 +127,12 @@ export function streamRun(socket: WebSocket, runId: string, after: number, deps:
     });
   };
 
-  const pollTimer = setInterval(() => enqueue(poll), deps.pollMs);
+  let pollQueued = false; // one poll at a time: slow Postgres must not pile them up
+  const pollTimer = setInterval(() => {
+    if (pollQueued) return;
+    pollQueued = true;
+    enqueue(() => poll().finally(() => (pollQueued = false)));
+  }, deps.pollMs);
   const heartbeat = setInterval(() => {
     if (!alive) return stop(1001, "no pong within a heartbeat");
     alive = false;

@@ -39,6 +39,8 @@ export function toRunView(run: Run, latestPoint: LossPoint | null, epochs: Epoch
   return { ...toRunSummary(run), latestPoint, epochs };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Opaque page cursor: the last run of a page, as base64url JSON. */
 export function encodeCursor(cursor: { createdAt: Date; id: string }): string {
   return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString("base64url");
@@ -48,7 +50,8 @@ export function decodeCursor(text: string): { createdAt: Date; id: string } | nu
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as unknown[];
     const date = new Date(String(createdAt));
-    if (typeof id !== "string" || !/^[0-9a-f-]{36}$/i.test(id) || Number.isNaN(date.getTime())) return null;
+    const year = date.getUTCFullYear();
+    if (typeof id !== "string" || !UUID.test(id) || Number.isNaN(year) || year < 1970 || year > 9999) return null;
     return { createdAt: date, id };
   } catch {
     return null;

@@ -3,6 +3,17 @@ import { epochSummarySchema, finalMetricsSchema, lossPointSchema } from "./event
 import { jobSpecSchema } from "./job-spec.js";
 import { runStatusSchema } from "./run-status.js";
 
+/** seq is a Postgres int4. */
+const MAX_SEQ = 2 ** 31 - 1;
+const afterSchema = z.coerce.number().int().min(-1).max(MAX_SEQ).default(-1);
+const filterValue = z.string().regex(/^[A-Za-z0-9_.-]{1,50}$/, { error: "letters, digits, '_', '.' or '-', at most 50" });
+const timestamp = z.iso
+  .datetime({ offset: true })
+  .refine((text) => {
+    const year = new Date(text).getUTCFullYear();
+    return year >= 1970 && year <= 9999;
+  }, "must be between the years 1970 and 9999");
+
 export const runIdParamsSchema = z.strictObject({ id: z.uuid({ error: "must be a run id (a UUID)" }) });
 
 export const runLinksSchema = z.strictObject({ self: z.string(), metrics: z.string(), stream: z.string() });
@@ -46,11 +57,11 @@ export type RunSummary = z.infer<typeof runSummarySchema>;
 
 export const listRunsQuerySchema = z.strictObject({
   status: runStatusSchema.optional(),
-  kind: z.string().max(50).optional(),
-  model: z.string().max(50).optional(),
-  dataset: z.string().max(50).optional(),
-  createdAfter: z.iso.datetime({ offset: true }).optional().describe("inclusive"),
-  createdBefore: z.iso.datetime({ offset: true }).optional().describe("exclusive"),
+  kind: filterValue.optional(),
+  model: filterValue.optional(),
+  dataset: filterValue.optional(),
+  createdAfter: timestamp.optional().describe("inclusive"),
+  createdBefore: timestamp.optional().describe("exclusive"),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional().describe("nextCursor of the previous page"),
 });
@@ -68,22 +79,30 @@ export const metricsQuerySchema = z.strictObject({
     .max(1_000_000)
     .optional()
     .describe("downsample to at most this many points; each bucket keeps its min and max"),
-  after: z.coerce.number().int().min(-1).default(-1).describe("only points with seq > after"),
+  after: afterSchema.describe("only points with seq > after"),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(100_000)
+    .describe("without `points`: at most this many points; `nextAfter` continues"),
 });
 
 export const metricsSchema = z
   .strictObject({
     runId: z.uuid(),
     status: runStatusSchema,
-    totalPoints: z.int(),
+    totalPoints: z.int().describe("points with seq > after when the request was served"),
     downsampled: z.boolean(),
+    nextAfter: z.int().nullable().describe("more points follow: ask again with after=nextAfter"),
     points: z.array(lossPointSchema),
     epochs: z.array(epochSummarySchema),
   })
   .meta({ id: "Metrics" });
 
 export const streamQuerySchema = z.strictObject({
-  after: z.coerce.number().int().min(-1).default(-1).describe("send stored points with seq > after, then live ones"),
+  after: afterSchema.describe("send stored points with seq > after, then live ones"),
 });
 
 export const errorBodySchema = z

@@ -124,11 +124,9 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
       return (await prisma.run.count({ where: { id, attempt, status: "running" } })) === 1;
     },
 
-    /** Of these runs, the ones whose cancellation was requested. */
-    async cancelRequested(ids: string[]): Promise<string[]> {
-      if (ids.length === 0) return [];
-      const rows = await prisma.run.findMany({ where: { id: { in: ids }, cancelRequested: true }, select: { id: true } });
-      return rows.map((row) => row.id);
+    /** What a worker polls while it trains: whether to stop, and whether it still owns the run. */
+    async controlState(id: string): Promise<{ cancelRequested: boolean; attempt: number; status: RunStatus } | null> {
+      return prisma.run.findUnique({ where: { id }, select: { cancelRequested: true, attempt: true, status: true } });
     },
 
     /** One statement, so a worker's claim and a cancel cannot both win: a queued run ends now, a running one is flagged. */
@@ -146,6 +144,16 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
       if (row) return row.was === "queued" ? { kind: "canceled" } : { kind: "requested" };
       const run = await prisma.run.findUnique({ where: { id }, select: { status: true } });
       return run ? { kind: "finished", status: run.status } : { kind: "missing" };
+    },
+
+    /** Running runs started before `olderThan`, oldest first: candidates for the reconciler. */
+    async runningBefore(olderThan: Date, limit: number): Promise<{ id: string; attempt: number }[]> {
+      return prisma.run.findMany({
+        where: { status: "running", startedAt: { lt: olderThan } },
+        orderBy: { startedAt: "asc" },
+        take: limit,
+        select: { id: true, attempt: true },
+      });
     },
 
     /** Queued runs created before `olderThan`, oldest first: candidates for the reconciler. */

@@ -32,8 +32,14 @@ export class RunQueue {
 
   /** The state of the run's job, or "missing" when Redis holds none. */
   async jobState(runId: string): Promise<string> {
+    return (await this.jobInfo(runId)).state;
+  }
+
+  /** The state of the run's job and, for a failed one, why it failed. */
+  async jobInfo(runId: string): Promise<{ state: string; failedReason?: string }> {
     const job = await this.queue.getJob(runId);
-    return job ? await job.getState() : "missing";
+    if (!job) return { state: "missing" };
+    return { state: await job.getState(), failedReason: job.failedReason };
   }
 
   /** Removes a job that no worker holds; false when it is locked by a worker or absent. */

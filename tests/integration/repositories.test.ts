@@ -72,7 +72,8 @@ test("cancel: a queued run ends at once, a running one is flagged, a finished on
   const running = await newRun();
   await runs.claim(running, worker);
   assert.deepEqual(await runs.requestCancel(running), { kind: "requested" });
-  assert.deepEqual(await runs.cancelRequested([running, queued]).then((ids) => ids.sort()), [running, queued].sort());
+  assert.deepEqual(await runs.controlState(running), { cancelRequested: true, attempt: 1, status: "running" });
+  assert.deepEqual(await runs.controlState(queued), { cancelRequested: true, attempt: 0, status: "canceled" });
   assert.equal((await runs.findById(running))!.status, "running");
   assert.deepEqual(await runs.requestCancel(queued), { kind: "finished", status: "canceled" });
   assert.deepEqual(await runs.requestCancel(randomUUID()), { kind: "missing" });

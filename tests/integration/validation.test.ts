@@ -62,3 +62,33 @@ test("a good spec is stored, then queued, with defaults filled in", async () => 
   assert.deepEqual(run.spec, { ...airfoilSpec(), seed: 0, lossEvery: 100 });
   assert.equal(await db.queue.jobState(run.id), "waiting");
 });
+
+test("history queries with out-of-range or hostile values get 400, never 500", async () => {
+  const someRun = "00000000-0000-4000-8000-000000000000";
+  const dashes = Buffer.from(JSON.stringify(["2026-01-01T00:00:00Z", "-".repeat(36)])).toString("base64url");
+  const ancient = Buffer.from(JSON.stringify(["-271821-04-20T00:00:00Z", someRun])).toString("base64url");
+  const cases: [string, RegExp][] = [
+    [`/v1/runs?cursor=${dashes}`, /cursor/],
+    [`/v1/runs?cursor=${ancient}`, /cursor/],
+    ["/v1/runs?kind=%00", /query\.kind/],
+    ["/v1/runs?createdAfter=0000-01-01T00:00:00Z", /query\.createdAfter/],
+    ["/v1/runs?limit=0", /query\.limit/],
+    ["/v1/runs?status=sleeping", /query\.status/],
+    [`/v1/runs/${someRun}/metrics?after=3000000000`, /query\.after/],
+    [`/v1/runs/${someRun}/metrics?points=1`, /query\.points/],
+    [`/v1/runs/${someRun}/stream?after=3000000000`, /query\.after/],
+  ];
+  for (const [path, field] of cases) {
+    const response = await fetch(`${api.baseUrl}${path}`);
+    const body = await response.json();
+    assert.equal(response.status, 400, `${path}: ${JSON.stringify(body)}`);
+    assert.match(body.message, field, path);
+  }
+});
+
+test("a plain GET of a run's stream is told to upgrade", async () => {
+  const { json } = await postJson(api.baseUrl, "/v1/runs", airfoilSpec());
+  const response = await fetch(`${api.baseUrl}/v1/runs/${json.id}/stream`);
+  assert.equal(response.status, 426);
+  assert.equal((await response.json()).error, "upgrade_required");
+});

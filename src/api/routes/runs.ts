@@ -96,14 +96,15 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     },
     async (request) => {
       const run = await findRun(request.params.id);
-      const { points: maxPoints, after } = request.query;
+      const { points: maxPoints, after, limit } = request.query;
       const totalPoints = await metrics.countPoints(run.id, after);
       const downsampled = maxPoints !== undefined && totalPoints > maxPoints;
       const [points, epochs] = await Promise.all([
-        downsampled ? metrics.downsample(run.id, maxPoints, after) : metrics.listPoints(run.id, after, totalPoints + 1),
+        downsampled ? metrics.downsample(run.id, maxPoints, after) : metrics.listPoints(run.id, after, limit),
         metrics.listEpochs(run.id),
       ]);
-      return { runId: run.id, status: run.status, totalPoints, downsampled, points, epochs };
+      const nextAfter = !downsampled && points.length === limit ? points.at(-1)!.seq : null;
+      return { runId: run.id, status: run.status, totalPoints, downsampled, nextAfter, points, epochs };
     },
   );
 

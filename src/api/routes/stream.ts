@@ -5,25 +5,29 @@ import type { AppDeps } from "../app.js";
 import { streamRun } from "../run-stream.js";
 
 export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) => {
-  app.get(
-    "/v1/runs/:id/stream",
-    {
-      websocket: true,
-      schema: {
-        summary: "Watch a run (WebSocket)",
-        description:
-          "Messages (JSON): hello, then points (stored after `after`, then live; seq increasing, no gap, no duplicate), " +
-          "epoch and status as they happen, and end when the run is terminal; then the server closes. See StreamMessage.",
-        params: runIdParamsSchema,
-        querystring: streamQuerySchema,
-      },
-      // Unknown runs get a plain 404 instead of an upgrade.
-      preHandler: async (request) => {
-        const { id } = request.params as { id: string };
-        if (!(await deps.runs.findById(id))) throw new NotFoundError(`no run ${id}`);
-      },
+  app.route({
+    method: "GET",
+    url: "/v1/runs/:id/stream",
+    schema: {
+      summary: "Watch a run (WebSocket)",
+      description:
+        "Messages (JSON): hello, then points (stored after `after`, then live; seq increasing, no gap, no duplicate), " +
+        "epoch and status as they happen, and end when the run is terminal; then the server closes. See StreamMessage.",
+      params: runIdParamsSchema,
+      querystring: streamQuerySchema,
     },
-    (socket, request) => {
+    // Unknown runs get a plain 404 instead of an upgrade.
+    preHandler: async (request) => {
+      if (!(await deps.runs.findById(request.params.id))) throw new NotFoundError(`no run ${request.params.id}`);
+    },
+    // A plain GET, without the upgrade.
+    handler: async (request, reply) =>
+      reply.code(426).header("upgrade", "websocket").send({
+        error: "upgrade_required",
+        message: "this endpoint speaks WebSocket: connect with a WebSocket client",
+        requestId: request.id,
+      }),
+    wsHandler: (socket, request) => {
       streamRun(socket, request.params.id, request.query.after, {
         runs: deps.runs,
         metrics: deps.metrics,
@@ -34,5 +38,5 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
         log: request.log,
       });
     },
-  );
+  });
 };
