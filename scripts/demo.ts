@@ -5,24 +5,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadConfig } from "../src/config/config.js";
+import { SEED_REGRESSION_SPEC } from "../src/contracts/examples.js";
 import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
 import { followRun } from "./follow-run.js";
 import { freePort, providePostgres, provideRedis, type LocalService } from "./local-services.js";
 
-const SEED_SPEC = {
-  kind: "regression",
-  dataset: "airfoil",
-  model: "linear",
-  optimizer: { name: "sgd", lr: 0.05 },
-  batchSize: 10,
-  epochs: 2,
-  seed: 1,
-};
 
 const args = process.argv.slice(2);
 const forceEmbedded = args.includes("--embedded-postgres");
 const specPath = args.find((arg) => !arg.startsWith("--"));
-const spec: unknown = specPath ? JSON.parse(readFileSync(specPath, "utf8")) : SEED_SPEC;
+const spec: unknown = specPath ? JSON.parse(readFileSync(specPath, "utf8")) : SEED_REGRESSION_SPEC;
 
 const defaults = loadConfig({});
 const cleanups: (() => Promise<void>)[] = [];

@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { createApiService, type ApiService } from "../../src/api-service.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { StreamMessage } from "../../src/contracts/events.js";
+import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
 import { createPrismaClient } from "../../src/persistence/prisma.js";
 import { createRedis } from "../../src/queue/redis.js";
 import { RunQueue } from "../../src/queue/run-queue.js";
@@ -140,13 +141,5 @@ export function inspect(env: Record<string, string>) {
   };
 }
 
-export const airfoilSpec = (overrides: Record<string, unknown> = {}) => ({
-  kind: "regression",
-  dataset: "airfoil",
-  model: "linear",
-  optimizer: { name: "sgd", lr: 0.05 },
-  batchSize: 10,
-  epochs: 2,
-  seed: 1,
-  ...overrides,
-});
+/** The seed job with some fields changed. */
+export const airfoilSpec = (overrides: Record<string, unknown> = {}) => ({ ...SEED_REGRESSION_SPEC, ...overrides });

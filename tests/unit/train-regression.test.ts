@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import type { EpochSummary, LossPoint } from "../../src/contracts/events.js";
+import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
 import { regressionSpecSchema, type RegressionSpec } from "../../src/contracts/job-spec.js";
 import { loadAirfoil, type RegressionData } from "../../src/training/airfoil.js";
 import { initBackend } from "../../src/training/backend.js";
@@ -15,16 +16,7 @@ before(async () => {
 });
 
 const spec = (overrides: Partial<RegressionSpec> = {}): RegressionSpec =>
-  regressionSpecSchema.parse({
-    kind: "regression",
-    dataset: "airfoil",
-    model: "linear",
-    optimizer: { name: "sgd", lr: 0.05 },
-    batchSize: 10,
-    epochs: 2,
-    seed: 1,
-    ...overrides,
-  });
+  regressionSpecSchema.parse({ ...SEED_REGRESSION_SPEC, ...overrides });
 
 function recorder(stopAfterPoints = Number.POSITIVE_INFINITY) {
   const points: LossPoint[] = [];
