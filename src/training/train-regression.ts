@@ -3,9 +3,11 @@ import type { RegressionSpec } from "../contracts/job-spec.js";
 import type { RegressionData } from "./airfoil.js";
 import { createLinearModel, squaredLoss, type LinearModel } from "./linear-regression.js";
 import { batchSizes, createLossReporter } from "./loss-reporter.js";
-import { createOptimizer } from "./optimizers/create-optimizer.js";
+import { baseLearningRate, createOptimizer } from "./optimizers/create-optimizer.js";
 import { createYielder, divergenceReason, type TrainingOutcome, type TrainingProgress } from "./progress.js";
+import type { Optimizer } from "./optimizers/optimizer.js";
 import { createRandom } from "./random.js";
+import { createLearningRate } from "./schedules.js";
 
 /**
  * The book's train_ch7: minibatch training of a linear model with squared loss, the mean loss over
@@ -20,6 +22,7 @@ export async function trainRegression(
   const random = createRandom(spec.seed);
   const model = createLinearModel(data.featureDim, random);
   const optimizer = createOptimizer(spec.optimizer);
+  const learningRate = createLearningRate(baseLearningRate(spec.optimizer), spec.schedule);
   const features = tf.tensor2d(data.features, [data.examples, data.featureDim]);
   const labels = tf.tensor2d(data.labels, [data.examples, 1]);
   const reporter = createLossReporter(spec.lossEvery);
@@ -53,7 +56,7 @@ export async function trainRegression(
       for (const size of batchSizes(data.examples, spec.batchSize)) {
         const batchIndices = order.subarray(start, start + size);
         start += size;
-        const stepLoss = trainStep(model, optimizer, features, labels, batchIndices);
+        const stepLoss = trainStep(model, optimizer, learningRate.next(), features, labels, batchIndices);
         const due = reporter.addBatch(size);
         if (!Number.isFinite(stepLoss)) return diverged(stepLoss, reporter.samplesSeen);
         if (due && !Number.isFinite(evaluate(true))) return diverged(lastLoss, reporter.samplesSeen);
@@ -83,10 +86,11 @@ export async function trainRegression(
   }
 }
 
-/** One minibatch step: gradients of the mean squared loss, then the optimizer's update. Returns the batch loss. */
+/** One minibatch step: gradients of the mean squared loss, then the optimizer's update at rate `lr`. Returns the batch loss. */
 function trainStep(
   model: LinearModel,
-  optimizer: ReturnType<typeof createOptimizer>,
+  optimizer: Optimizer,
+  lr: number,
   features: tf.Tensor2D,
   labels: tf.Tensor2D,
   batchIndices: Int32Array,
@@ -99,7 +103,7 @@ function trainStep(
       () => squaredLoss(model.predict(batchFeatures), batchLabels).mean() as tf.Scalar,
       model.params,
     );
-    optimizer.step(model.params, grads);
+    optimizer.step(model.params, grads, lr);
     return value.dataSync()[0]!;
   });
 }

@@ -15,7 +15,7 @@ before(async () => {
   data = loadAirfoil();
 });
 
-const spec = (overrides: Partial<RegressionSpec> = {}): RegressionSpec =>
+const spec = (overrides: Record<string, unknown> = {}): RegressionSpec =>
   regressionSpecSchema.parse({ ...SEED_REGRESSION_SPEC, ...overrides });
 
 function recorder(stopAfterPoints = Number.POSITIVE_INFINITY) {
