@@ -59,7 +59,13 @@ test("a good spec is stored, then queued, with defaults filled in", async () => 
   const run = await db.prisma.run.findUniqueOrThrow({ where: { id: response.json.id } });
   assert.equal(run.status, "queued");
   assert.ok(run.enqueuedAt);
-  assert.deepEqual(run.spec, { ...airfoilSpec(), seed: 0, lossEvery: 100 });
+  assert.deepEqual(run.spec, {
+    ...airfoilSpec(),
+    optimizer: { name: "sgd", lr: 0.05, implementation: "scratch" },
+    schedule: { name: "constant" },
+    seed: 0,
+    lossEvery: 100,
+  });
   assert.equal(await db.queue.jobState(run.id), "waiting");
 });
 

@@ -27,7 +27,7 @@ async function curve(overrides: Record<string, unknown>): Promise<number[]> {
 /** One update by hand: the scratch formulas against numbers worked out on paper. */
 function oneStep(optimizer: Record<string, unknown>, lr: number, steps = 1): number[] {
   const spec = optimizerSchema.parse(optimizer);
-  const param = tf.variable(tf.tensor1d([1, -2]));
+  const param = tf.tidy(() => tf.variable(tf.tensor1d([1, -2])));
   const grad = tf.tensor1d([0.5, -1]);
   const instance = createOptimizer(spec);
   for (let i = 0; i < steps; i++) instance.step([param], { [param.name]: grad }, lr);
