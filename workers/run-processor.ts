@@ -6,6 +6,7 @@ import type { RunsRepository, WorkerIdentity } from "../src/persistence/runs-rep
 import type { LiveEventPublisher } from "../src/queue/live-events.js";
 import type { RegressionData } from "../src/training/airfoil.js";
 import type { TrainingOutcome, TrainingProgress } from "../src/training/progress.js";
+import { traceOptimization } from "../src/training/trace-optimization.js";
 import { trainRegression } from "../src/training/train-regression.js";
 import { createPointSink } from "./point-sink.js";
 import { retrying } from "./retry.js";
@@ -142,6 +143,8 @@ async function train(
   switch (spec.kind) {
     case "regression":
       return trainRegression(spec, datasets.airfoil(), progress);
+    case "optimization":
+      return traceOptimization(spec, progress);
   }
 }
 

@@ -16,6 +16,7 @@ import type { LiveEventHub, LiveEventPublisher } from "../queue/live-events.js";
 import type { RunQueue } from "../queue/run-queue.js";
 import { errorHandler } from "./error-handler.js";
 import { healthRoutes, type HealthChecks } from "./routes/health.js";
+import { objectiveRoutes } from "./routes/objectives.js";
 import { runRoutes } from "./routes/runs.js";
 import { streamRoutes } from "./routes/stream.js";
 
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(runRoutes, deps);
+  await app.register(objectiveRoutes);
   await app.register(streamRoutes, deps);
   return app;
 }

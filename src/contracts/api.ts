@@ -116,3 +116,54 @@ export const errorBodySchema = z
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export const healthSchema = z.strictObject({ status: z.enum(["ok", "unavailable"]), checks: z.record(z.string(), z.string()) });
+
+export const traceSchema = z
+  .strictObject({
+    runId: z.uuid(),
+    status: runStatusSchema,
+    objective: z.string(),
+    method: z.string(),
+    trace: z.array(
+      z.strictObject({ t: z.int(), x: z.array(z.number()), f: z.number(), eta: z.number().nullable().describe("null at t = 0") }),
+    ),
+  })
+  .meta({ id: "Trace" });
+
+export const objectiveSummarySchema = z
+  .strictObject({
+    name: z.string(),
+    dim: z.int(),
+    formula: z.string(),
+    c: z.number().nullable().describe("default of the overridable constant, null when there is none"),
+    defaultStart: z.array(z.number()),
+    plotRange: z.array(z.tuple([z.number(), z.number()])),
+    illustration: z.boolean(),
+    links: z.strictObject({ grid: z.string() }),
+  })
+  .meta({ id: "Objective" });
+
+export const objectiveParamsSchema = z.strictObject({ name: z.string().regex(/^[a-z0-9-]{1,50}$/) });
+
+const bound = z.coerce.number().min(-1e6).max(1e6);
+export const gridQuerySchema = z
+  .strictObject({
+    points: z.coerce.number().int().min(2).max(501).default(101).describe("samples per axis"),
+    xmin: bound.optional(),
+    xmax: bound.optional(),
+    ymin: bound.optional(),
+    ymax: bound.optional(),
+    c: z.coerce.number().min(-1_000).max(1_000).optional(),
+  })
+  .refine((q) => q.xmin === undefined || q.xmax === undefined || q.xmin < q.xmax, { path: ["xmax"], message: "must exceed xmin" })
+  .refine((q) => q.ymin === undefined || q.ymax === undefined || q.ymin < q.ymax, { path: ["ymax"], message: "must exceed ymin" });
+
+export const gridSchema = z
+  .strictObject({
+    name: z.string(),
+    dim: z.int(),
+    c: z.number().nullable(),
+    x: z.array(z.number()),
+    y: z.array(z.number()).optional().describe("2-D objectives"),
+    f: z.union([z.array(z.number()), z.array(z.array(z.number()))]).describe("1-D: f[i] = f(x[i]); 2-D: f[j][i] = f(x[i], y[j])"),
+  })
+  .meta({ id: "Grid" });

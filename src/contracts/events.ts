@@ -9,6 +9,9 @@ export const lossPointSchema = z
     epoch: z.number().min(0),
     value: z.number(),
     wallTime: z.iso.datetime(),
+    /** Optimization traces only: the iterate, and the step size that produced it (null at t = 0). */
+    x: z.array(z.number()).optional(),
+    eta: z.number().nullable().optional(),
   })
   .meta({ id: "LossPoint" });
 export type LossPoint = z.infer<typeof lossPointSchema>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DATASETS } from "./datasets.js";
+import { findObjective, OBJECTIVE_NAMES } from "./objectives.js";
 
 const implementation = z
   .enum(["scratch", "builtin"])
@@ -65,17 +66,62 @@ export const regressionSpecSchema = z
   })
   .meta({ id: "RegressionSpec" });
 
-export const jobSpecSchema = z.discriminatedUnion("kind", [regressionSpecSchema]).meta({ id: "JobSpec" });
+/**
+ * The chapter's traces: gradient descent, Newton's method or noisy SGD run on a small function,
+ * every iterate recorded. The start point has as many coordinates as the objective has inputs.
+ */
+export const optimizationSpecSchema = z
+  .strictObject({
+    kind: z.literal("optimization"),
+    objective: z.enum(OBJECTIVE_NAMES),
+    c: z.number().min(-1_000).max(1_000).optional().describe("overrides the objective's constant c"),
+    method: z.enum(["gd", "newton", "sgd"]).describe("gd: x -= eta f'(x); newton: x -= eta f'(x) / f''(x); sgd: gd with noisy gradients"),
+    eta: z.number().positive().max(100),
+    steps: z.int().min(1).max(100_000),
+    start: z.array(z.number().min(-1e6).max(1e6)).min(1).max(2).optional().describe("default: the book's start point"),
+    schedule: scheduleSchema.default({ name: "constant" }),
+    noise: z
+      .strictObject({ mean: z.number().min(-100).max(100).default(0), std: z.number().min(0).max(100).default(1) })
+      .optional()
+      .describe("sgd only: Gaussian noise added to each gradient component; default mean 0, std 1"),
+    seed: seedSchema,
+  })
+  .superRefine((spec, context) => {
+    const objective = findObjective(spec.objective)!;
+    if (spec.start && spec.start.length !== objective.dim) {
+      context.addIssue({ code: "custom", path: ["start"], message: `${spec.objective} takes ${objective.dim} coordinate(s), got ${spec.start.length}` });
+    }
+    if (spec.c !== undefined && objective.defaultC === null) {
+      context.addIssue({ code: "custom", path: ["c"], message: `${spec.objective} has no constant c` });
+    }
+    if (spec.noise && spec.method !== "sgd") {
+      context.addIssue({ code: "custom", path: ["noise"], message: "noise applies to method sgd only" });
+    }
+  })
+  .meta({ id: "OptimizationSpec" });
+
+export const jobSpecSchema = z.discriminatedUnion("kind", [regressionSpecSchema, optimizationSpecSchema]).meta({ id: "JobSpec" });
 
 export type RegressionSpec = z.infer<typeof regressionSpecSchema>;
+export type OptimizationSpec = z.infer<typeof optimizationSpecSchema>;
 export type JobSpec = z.infer<typeof jobSpecSchema>;
 
-/** Training samples a run visits in total: what progress bars count towards. */
+/** What a run's progress counts towards: training samples, or steps of a trace. */
 export function samplesTotal(spec: JobSpec): number {
-  return spec.epochs * DATASETS[spec.dataset].trainExamples;
+  switch (spec.kind) {
+    case "regression":
+      return spec.epochs * DATASETS[spec.dataset].trainExamples;
+    case "optimization":
+      return spec.steps;
+  }
 }
 
-/** The columns runs are filtered by. */
+/** The columns runs are filtered by. A trace's "model" is its objective; it has no data set. */
 export function describeSpec(spec: JobSpec): { kind: string; model: string; dataset: string; optimizer: string } {
-  return { kind: spec.kind, model: spec.model, dataset: spec.dataset, optimizer: spec.optimizer.name };
+  switch (spec.kind) {
+    case "regression":
+      return { kind: spec.kind, model: spec.model, dataset: spec.dataset, optimizer: spec.optimizer.name };
+    case "optimization":
+      return { kind: spec.kind, model: spec.objective, dataset: "none", optimizer: spec.method };
+  }
 }

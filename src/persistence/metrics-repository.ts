@@ -8,23 +8,35 @@ interface PointRow {
   epoch: number;
   value: number;
   wall_time: Date;
+  x: number[] | null;
+  eta: number | null;
 }
 
-const toPoint = (row: PointRow): LossPoint => ({
-  seq: row.seq,
-  samplesSeen: row.samples_seen,
-  epoch: row.epoch,
-  value: row.value,
-  wallTime: row.wall_time.toISOString(),
-});
+interface PointModel {
+  seq: number;
+  samplesSeen: number;
+  epoch: number;
+  value: number;
+  wallTime: Date;
+  x: number[] | null;
+  eta: number | null;
+}
 
-const fromModel = (row: { seq: number; samplesSeen: number; epoch: number; value: number; wallTime: Date }): LossPoint => ({
+/** Training points carry no iterate; trace points carry x and eta (null at the start). */
+const fromModel = (row: PointModel): LossPoint => ({
   seq: row.seq,
   samplesSeen: row.samplesSeen,
   epoch: row.epoch,
   value: row.value,
   wallTime: row.wallTime.toISOString(),
+  ...(row.x && row.x.length > 0 ? { x: row.x, eta: row.eta } : {}),
 });
+
+const toPoint = (row: PointRow): LossPoint =>
+  fromModel({ ...row, samplesSeen: row.samples_seen, wallTime: row.wall_time });
+
+/** A Postgres array literal of float8s ('{}' when the point has no iterate); JS prints doubles exactly. */
+const arrayLiteral = (x: number[] | undefined) => `{${(x ?? []).join(",")}}`;
 
 export type MetricsRepository = ReturnType<typeof createMetricsRepository>;
 
@@ -48,14 +60,16 @@ export function createMetricsRepository({ prisma }: { prisma: PrismaClient }) {
         WITH owner AS (
           SELECT id FROM runs WHERE id = ${runId}::uuid AND attempt = ${attempt} AND status = 'running' FOR SHARE
         )
-        INSERT INTO metric_points (run_id, seq, samples_seen, epoch, value, wall_time)
-        SELECT owner.id, p.seq, p.samples_seen, p.epoch, p.value, p.wall_time
+        INSERT INTO metric_points (run_id, seq, samples_seen, epoch, value, wall_time, x, eta)
+        SELECT owner.id, p.seq, p.samples_seen, p.epoch, p.value, p.wall_time, p.x::float8[], p.eta
           FROM owner,
                unnest(${points.map((p) => p.seq)}::int[], ${points.map((p) => p.samplesSeen)}::int[],
                       ${points.map((p) => p.epoch)}::float8[], ${points.map((p) => p.value)}::float8[],
-                      ${points.map((p) => p.wallTime)}::timestamptz[]) AS p(seq, samples_seen, epoch, value, wall_time)
+                      ${points.map((p) => p.wallTime)}::timestamptz[], ${points.map((p) => arrayLiteral(p.x))}::text[],
+                      ${points.map((p) => p.eta ?? null)}::float8[])
+               AS p(seq, samples_seen, epoch, value, wall_time, x, eta)
         ON CONFLICT (run_id, seq) DO NOTHING
-        RETURNING seq, samples_seen, epoch, value, wall_time`;
+        RETURNING seq, samples_seen, epoch, value, wall_time, x, eta`;
       if (rows.length < points.length) await assertCurrent(runId, attempt);
       return rows.map(toPoint).sort((a, b) => a.seq - b.seq);
     },
@@ -102,7 +116,7 @@ export function createMetricsRepository({ prisma }: { prisma: PrismaClient }) {
     async downsample(runId: string, maxPoints: number, afterSeq = -1): Promise<LossPoint[]> {
       const buckets = Math.max(1, Math.floor(maxPoints / 2));
       const rows = await prisma.$queryRaw<PointRow[]>`
-        SELECT seq, samples_seen, epoch, value, wall_time FROM (
+        SELECT seq, samples_seen, epoch, value, wall_time, x, eta FROM (
           SELECT *, row_number() OVER (PARTITION BY bucket ORDER BY value ASC, seq ASC) AS low,
                     row_number() OVER (PARTITION BY bucket ORDER BY value DESC, seq ASC) AS high
             FROM (SELECT *, ntile(${buckets}::int) OVER (ORDER BY seq) AS bucket

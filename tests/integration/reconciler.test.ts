@@ -11,7 +11,11 @@ import { createRedis } from "../../src/queue/redis.js";
 import { airfoilSpec, configFor, inspect, testEnv, waitFor } from "../helpers/services.js";
 
 const connections: ReturnType<typeof createRedis>[] = [];
-after(() => connections.forEach((connection) => connection.disconnect()));
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const cleanup of cleanups) await cleanup();
+  connections.forEach((connection) => connection.disconnect());
+});
 
 /** A queue, Redis prefix and reconciler of this test's own. */
 function setUp() {
@@ -22,6 +26,7 @@ function setUp() {
   const subscriber = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-test-subscriber" });
   const workerConnection = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-test-worker" });
   connections.push(commands, subscriber, workerConnection);
+  cleanups.push(() => db.close());
   const runs = createRunsRepository({ prisma: db.prisma });
   const logged: string[] = [];
   const options = {
@@ -36,7 +41,9 @@ function setUp() {
     await runs.create(id, regressionSpecSchema.parse(airfoilSpec()));
     return id;
   };
-  return { config, db, runs, options, storedRun, logged, hub: new LiveEventHub(subscriber, config.REDIS_PREFIX), workerConnection };
+  const hub = new LiveEventHub(subscriber, config.REDIS_PREFIX);
+  cleanups.push(() => hub.close());
+  return { config, db, runs, options, storedRun, logged, hub, workerConnection };
 }
 
 test("queued runs: a missing job is added, a waiting one is left alone", async () => {
@@ -44,13 +51,14 @@ test("queued runs: a missing job is added, a waiting one is left alone", async (
   const missing = await storedRun();
   const waiting = await storedRun();
   await db.queue.enqueue(waiting);
-  assert.deepEqual(await reconcileQueuedRuns(options), [missing]);
+  // Other test files may have left queued runs in this database: only ours are asserted on.
+  const requeued = await reconcileQueuedRuns(options);
+  assert.ok(requeued.includes(missing) && !requeued.includes(waiting), JSON.stringify(requeued));
   assert.equal(await db.queue.jobState(missing), "waiting");
   assert.ok((await db.prisma.run.findUniqueOrThrow({ where: { id: missing } })).enqueuedAt);
   assert.ok((await db.prisma.run.findUniqueOrThrow({ where: { id: waiting } })).enqueuedAt);
   assert.deepEqual(await reconcileQueuedRuns(options), [], "a second pass finds nothing to do");
-  assert.equal(logged.length, 1);
-  await db.close();
+  assert.ok(logged.some((line) => line.includes(`re-queued run ${missing}`)));
 });
 
 test("running runs: a lost job is queued again; a failed job ends the run failed, and watchers are told", async () => {
@@ -82,6 +90,4 @@ test("running runs: a lost job is queued again; a failed job ends the run failed
   await waitFor(() => heard.length > 0, 5_000, "the failure to be published");
   assert.equal(heard[0]!.type === "status" && heard[0]!.status, "failed");
   await unsubscribe();
-  hub.close();
-  await db.close();
 });

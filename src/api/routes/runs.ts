@@ -10,6 +10,7 @@ import {
   runIdParamsSchema,
   runListSchema,
   runViewSchema,
+  traceSchema,
 } from "../../contracts/api.js";
 import { ConflictError, LosslineError, NotFoundError } from "../../contracts/errors.js";
 import { jobSpecSchema } from "../../contracts/job-spec.js";
@@ -105,6 +106,29 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
       ]);
       const nextAfter = !downsampled && points.length === limit ? points.at(-1)!.seq : null;
       return { runId: run.id, status: run.status, totalPoints, downsampled, nextAfter, points, epochs };
+    },
+  );
+
+  app.get(
+    "/v1/runs/:id/trace",
+    {
+      schema: {
+        summary: "An optimization run's iterates, starting with the start point",
+        params: runIdParamsSchema,
+        response: { 200: traceSchema, ...errors },
+      },
+    },
+    async (request) => {
+      const run = await findRun(request.params.id);
+      if (run.kind !== "optimization") throw new NotFoundError(`run ${run.id} is a ${run.kind} run: only optimization runs have a trace`);
+      const points = await metrics.listPoints(run.id, -1, run.samplesTotal + 1);
+      return {
+        runId: run.id,
+        status: run.status,
+        objective: run.model,
+        method: run.optimizer,
+        trace: points.map((point) => ({ t: point.seq, x: point.x ?? [], f: point.value, eta: point.eta ?? null })),
+      };
     },
   );
 

@@ -1,0 +1,56 @@
+import type { OptimizationSpec } from "../contracts/job-spec.js";
+import { findObjective } from "../contracts/objectives.js";
+import { createYielder, type TrainingOutcome, type TrainingProgress } from "./progress.js";
+import { createRandom } from "./random.js";
+import { createLearningRate } from "./schedules.js";
+
+/**
+ * The chapter's optimizer traces, in float64 like the book's Python floats: from the start point,
+ * `steps` updates x -= eta_t * d, with d the gradient (gd), the gradient plus Gaussian noise (sgd),
+ * or the Newton direction H^-1 gradient (newton); eta_t follows the schedule. Every iterate is a
+ * point: seq = samplesSeen = t (t = 0 is the start), value = f(x), with x and eta_t.
+ * A trace that climbs (f at the end above f at the start) completes with `diverging: 1`; one whose
+ * iterate stops being finite fails.
+ */
+export async function traceOptimization(spec: OptimizationSpec, progress: TrainingProgress): Promise<TrainingOutcome> {
+  const objective = findObjective(spec.objective);
+  if (!objective) throw new Error(`unknown objective ${spec.objective}`);
+  const c = spec.c ?? objective.defaultC ?? 0;
+  const random = createRandom(spec.seed);
+  const learningRate = createLearningRate(spec.eta, spec.schedule);
+  const noise = spec.method === "sgd" ? { mean: spec.noise?.mean ?? 0, std: spec.noise?.std ?? 1 } : null;
+  const pause = createYielder();
+  let x = [...(spec.start ?? objective.defaultStart)];
+  const startValue = objective.f(x, c);
+
+  const record = (t: number, value: number, eta: number | null) =>
+    progress.onPoint({ seq: t, samplesSeen: t, epoch: t / spec.steps, value, x: [...x], eta, wallTime: new Date().toISOString() });
+
+  record(0, startValue, null);
+  let value = startValue;
+  for (let t = 1; t <= spec.steps; t++) {
+    const eta = learningRate.next();
+    let gradient = objective.gradient(x, c);
+    if (noise) gradient = gradient.map((component) => component + random.normal(noise.mean, noise.std));
+    const direction = spec.method === "newton" ? solve(objective.hessian(x, c), gradient) : gradient;
+    x = x.map((coordinate, i) => coordinate - eta * direction[i]!);
+    value = objective.f(x, c);
+    if (!x.every(Number.isFinite) || !Number.isFinite(value)) {
+      return { kind: "diverged", reason: `diverged: the iterate is not finite at step ${t.toLocaleString("en-US")}`, samplesSeen: t };
+    }
+    record(t, value, eta);
+    await pause();
+    if (progress.shouldStop()) return { kind: "stopped", samplesSeen: t };
+  }
+  const coordinates = Object.fromEntries(x.map((coordinate, i) => [`x${i + 1}`, coordinate]));
+  return { kind: "completed", finalMetrics: { f: value, steps: spec.steps, diverging: value > startValue ? 1 : 0, ...coordinates } };
+}
+
+/** Solves H d = g for the 1x1 or 2x2 Hessians of the objectives (Cramer's rule). */
+function solve(hessian: number[][], gradient: number[]): number[] {
+  if (gradient.length === 1) return [gradient[0]! / hessian[0]![0]!];
+  const [[a, b], [c, d]] = hessian as [[number, number], [number, number]];
+  const determinant = a * d - b * c;
+  const [g1, g2] = gradient as [number, number];
+  return [(d * g1 - b * g2) / determinant, (a * g2 - c * g1) / determinant];
+}
