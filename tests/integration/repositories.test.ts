@@ -45,6 +45,18 @@ test("points are stored once per seq; a retried batch adds nothing", async () =>
   assert.deepEqual((await metrics.listPoints(id, -1, 100)).map((p) => p.seq), [0, 1, 2, 3, 4, 5, 6]);
 });
 
+test("trace iterates keep every bit of a double through Postgres", async () => {
+  const id = await newRun();
+  const { attempt } = (await runs.claim(id, worker))!;
+  const x = [0.1 + 0.2, -0.9281253642268438, 5e-324, -1.7976931348623157e308];
+  const [point] = makePoints(0, 1);
+  const inserted = await metrics.insertPoints(id, attempt, [{ ...point!, x, eta: Math.exp(-0.2) * 0.1 }]);
+  assert.deepEqual(inserted[0]!.x, x);
+  const [stored] = await metrics.listPoints(id, -1, 10);
+  assert.deepEqual(stored!.x, x);
+  assert.equal(stored!.eta, Math.exp(-0.2) * 0.1);
+});
+
 test("writes of an attempt that lost the run are refused", async () => {
   const id = await newRun();
   const first = (await runs.claim(id, worker))!;
