@@ -4,6 +4,7 @@ import type { Config } from "./config/config.js";
 import { createMetricsRepository } from "./persistence/metrics-repository.js";
 import { createPrismaClient } from "./persistence/prisma.js";
 import { createRunsRepository } from "./persistence/runs-repository.js";
+import { createSweepsRepository } from "./persistence/sweeps-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "./queue/live-events.js";
 import { createRedis } from "./queue/redis.js";
 import { RunQueue } from "./queue/run-queue.js";
@@ -24,6 +25,7 @@ export async function createApiService(config: Config, overrides: Partial<AppOpt
   const queue = new RunQueue({ connection: queueConnection, queueName: config.QUEUE_NAME, prefix: config.REDIS_PREFIX });
   const app = await buildApp({
     runs: createRunsRepository({ prisma }),
+    sweeps: createSweepsRepository({ prisma }),
     metrics: createMetricsRepository({ prisma }),
     queue,
     publisher: createLiveEventPublisher({ redis: commands, prefix: config.REDIS_PREFIX }),

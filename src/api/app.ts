@@ -12,6 +12,7 @@ import {
 } from "fastify-type-provider-zod";
 import type { MetricsRepository } from "../persistence/metrics-repository.js";
 import type { RunsRepository } from "../persistence/runs-repository.js";
+import type { SweepsRepository } from "../persistence/sweeps-repository.js";
 import type { LiveEventHub, LiveEventPublisher } from "../queue/live-events.js";
 import type { RunQueue } from "../queue/run-queue.js";
 import { errorHandler } from "./error-handler.js";
@@ -19,6 +20,7 @@ import { healthRoutes, type HealthChecks } from "./routes/health.js";
 import { objectiveRoutes } from "./routes/objectives.js";
 import { runRoutes } from "./routes/runs.js";
 import { streamRoutes } from "./routes/stream.js";
+import { sweepRoutes } from "./routes/sweeps.js";
 
 export interface AppOptions {
   bodyLimitBytes: number;
@@ -34,6 +36,7 @@ export interface AppOptions {
 
 export interface AppDeps {
   runs: RunsRepository;
+  sweeps: SweepsRepository;
   metrics: MetricsRepository;
   queue: RunQueue;
   publisher: LiveEventPublisher;
@@ -74,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(runRoutes, deps);
   await app.register(objectiveRoutes);
+  await app.register(sweepRoutes, deps);
   await app.register(streamRoutes, deps);
   return app;
 }

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import type { ErrorBody } from "../contracts/api.js";
-import { LosslineError } from "../contracts/errors.js";
+import { InvalidRequestError, LosslineError } from "../contracts/errors.js";
 
 const STATUS_BY_CODE: Record<string, number> = {
   not_found: 404,
@@ -26,7 +26,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   if (error instanceof LosslineError) {
     const status = STATUS_BY_CODE[error.code] ?? 500;
-    return send(status, { error: error.code, message: error.message });
+    const issues = error instanceof InvalidRequestError && error.issues.length > 0 ? { issues: error.issues } : {};
+    return send(status, { error: error.code, message: error.message, ...issues });
   }
   if (isUnavailable(error)) {
     request.log.warn({ err: error }, "backing service unavailable");

@@ -28,6 +28,8 @@ export function toRunSummary(run: Run): RunSummary {
     failureReason: run.failureReason,
     finalMetrics: run.finalMetrics as FinalMetrics | null,
     samplesTotal: run.samplesTotal,
+    sweepId: run.sweepId,
+    combination: run.combination as Record<string, unknown> | null,
     createdAt: run.createdAt.toISOString(),
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),

@@ -42,6 +42,8 @@ export const runViewSchema = z
     failureReason: z.string().nullable(),
     finalMetrics: finalMetricsSchema.nullable(),
     samplesTotal: z.int(),
+    sweepId: z.uuid().nullable(),
+    combination: z.record(z.string(), z.unknown()).nullable().describe("within a sweep: the values this run varies"),
     createdAt: z.iso.datetime(),
     startedAt: z.iso.datetime().nullable(),
     finishedAt: z.iso.datetime().nullable(),

@@ -9,6 +9,16 @@ export class LosslineError extends Error {
   }
 }
 
+/** The request is well-formed JSON but asks for something invalid; `issues` name each field. */
+export class InvalidRequestError extends LosslineError {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super("invalid_request", message);
+  }
+}
+
 export class NotFoundError extends LosslineError {
   constructor(message: string) {
     super("not_found", message);

@@ -39,15 +39,18 @@ export type CancelOutcome =
   | { kind: "finished"; status: RunStatus } // already terminal
   | { kind: "missing" };
 
+/** The row of a new, queued run (not yet in the queue: enqueuedAt null). */
+export function newRunData(id: string, spec: JobSpec): Prisma.RunCreateManyInput {
+  return { id, ...describeSpec(spec), spec: spec as Prisma.InputJsonValue, samplesTotal: samplesTotal(spec) };
+}
+
 export type RunsRepository = ReturnType<typeof createRunsRepository>;
 
 export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
   return {
     /** Stores a new run as `queued`; it is not in the queue yet (enqueuedAt null). */
     async create(id: string, spec: JobSpec): Promise<Run> {
-      return prisma.run.create({
-        data: { id, ...describeSpec(spec), spec: spec as Prisma.InputJsonValue, samplesTotal: samplesTotal(spec) },
-      });
+      return prisma.run.create({ data: newRunData(id, spec) });
     },
 
     async markEnqueued(id: string): Promise<void> {

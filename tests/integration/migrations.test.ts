@@ -47,6 +47,16 @@ test("every model round-trips through the generated client", async () => {
   prisma = createPrismaClient({ databaseUrl, poolSize: 2 });
   const id = randomUUID();
   const spec = { kind: "regression", dataset: "airfoil", model: "linear", optimizer: { name: "sgd", lr: 0.05 } };
+  const sweep = {
+    id: randomUUID(),
+    name: "lr sweep",
+    base: spec,
+    grid: { "optimizer.lr": [1, 0.05] },
+    variants: [{ batchSize: 10 }],
+    createdAt: new Date("2026-01-02T03:04:05.000Z"),
+  };
+  await prisma.sweep.create({ data: sweep });
+  assert.deepEqual(await prisma.sweep.findUniqueOrThrow({ where: { id: sweep.id } }), sweep);
   const run = {
     id,
     kind: "regression",
@@ -63,6 +73,8 @@ test("every model round-trips through the generated client", async () => {
     failureReason: "diverged: loss is NaN at 1,200 samples",
     finalMetrics: { loss: 0.25 },
     samplesTotal: 3000,
+    sweepId: sweep.id,
+    combination: { "optimizer.lr": 0.05 },
     createdAt: new Date("2026-01-02T03:04:05.678Z"),
     enqueuedAt: new Date("2026-01-02T03:04:05.700Z"),
     startedAt: new Date("2026-01-02T03:04:06.000Z"),
@@ -91,6 +103,8 @@ test("every model round-trips through the generated client", async () => {
   await prisma.epochSummary.create({ data: summary });
   assert.deepEqual(await prisma.epochSummary.findUniqueOrThrow({ where: { runId_epoch: { runId: id, epoch: 1 } } }), summary);
 
+  await prisma.sweep.delete({ where: { id: sweep.id } });
+  assert.equal((await prisma.run.findUniqueOrThrow({ where: { id } })).sweepId, null, "a run outlives its sweep");
   await prisma.run.delete({ where: { id } });
   assert.equal(await prisma.metricPoint.count({ where: { runId: id } }), 0, "points go with their run");
 });

@@ -16,6 +16,7 @@ import { ConflictError, LosslineError, NotFoundError } from "../../contracts/err
 import { jobSpecSchema } from "../../contracts/job-spec.js";
 import { runStatusSchema } from "../../contracts/run-status.js";
 import type { AppDeps } from "../app.js";
+import { enqueueStoredRun } from "../enqueue-run.js";
 import { decodeCursor, encodeCursor, runLinks, toRunSummary, toRunView } from "../run-view.js";
 
 const cancelResultSchema = z
@@ -44,13 +45,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     async (request, reply) => {
       const id = randomUUID();
       await runs.create(id, request.body);
-      // Stored first: should Redis not take the job now, the reconciler queues it later.
-      try {
-        await withTimeout(queue.enqueue(id), options.enqueueTimeoutMs);
-        await runs.markEnqueued(id);
-      } catch (error) {
-        request.log.warn({ err: error, runId: id }, "run stored but not queued yet; the reconciler will queue it");
-      }
+      await enqueueStoredRun({ runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log }, id);
       return reply.code(202).header("location", `/v1/runs/${id}`).send({ id, status: "queued", links: runLinks(id) });
     },
   );
@@ -172,17 +167,3 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     },
   );
 };
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
