@@ -119,16 +119,9 @@ export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 export const healthSchema = z.strictObject({ status: z.enum(["ok", "unavailable"]), checks: z.record(z.string(), z.string()) });
 
+/** An optimization run's trajectory, starting with the start point (t = 0, eta null). */
 export const traceSchema = z
-  .strictObject({
-    runId: z.uuid(),
-    status: runStatusSchema,
-    objective: z.string(),
-    method: z.string(),
-    trace: z.array(
-      z.strictObject({ t: z.int(), x: z.array(z.number()), f: z.number(), eta: z.number().nullable().describe("null at t = 0") }),
-    ),
-  })
+  .array(z.strictObject({ t: z.int(), x: z.array(z.number()), f: z.number(), eta: z.number().nullable().describe("null at t = 0") }))
   .meta({ id: "Trace" });
 
 export const objectiveSummarySchema = z

@@ -57,13 +57,13 @@ test("an SGD trace on the 2-D quadratic streams every iterate and serves it as a
   assert.deepEqual(streamed.map((p) => p.seq), Array.from({ length: 51 }, (_, t) => t));
   assert.ok(streamed.every((p) => p.x?.length === 2));
 
-  const { status, json } = await getJson(api.baseUrl, `/v1/runs/${id}/trace`);
+  const { status, json: trace } = await getJson(api.baseUrl, `/v1/runs/${id}/trace`);
   assert.equal(status, 200);
-  assert.equal(json.objective, "quadratic-2d");
-  assert.equal(json.method, "sgd");
-  assert.deepEqual(json.trace[0], { t: 0, x: [-5, -2], f: 25 + 2 * 4, eta: null });
-  assert.deepEqual(json.trace, streamed.map((p) => ({ t: p.seq, x: p.x, f: p.value, eta: p.eta })));
-  assert.ok(Math.abs(json.trace[1].eta - 0.1 * Math.exp(-0.2)) < 1e-15);
+  assert.deepEqual(trace[0], { t: 0, x: [-5, -2], f: 25 + 2 * 4, eta: null });
+  assert.deepEqual(trace, streamed.map((p) => ({ t: p.seq, x: p.x, f: p.value, eta: p.eta })));
+  assert.ok(Math.abs(trace[1]!.eta! - 0.1 * Math.exp(-0.2)) < 1e-15);
+  const run = (await getJson(api.baseUrl, `/v1/runs/${id}`)).json;
+  assert.deepEqual([run.kind, run.model, run.optimizer, run.dataset], ["optimization", "quadratic-2d", "sgd", "none"]);
 
   const again = await runToEnd(spec);
   assert.deepEqual(pointsOf(again.messages).map((p) => p.x), streamed.map((p) => p.x), "the same seed gives the same trace");
@@ -71,7 +71,7 @@ test("an SGD trace on the 2-D quadratic streams every iterate and serves it as a
 
 test("the book's gd runs through the service: 0.06046618 after 10 steps; gd(1.1) reported as diverging", async () => {
   const converging = await runToEnd({ kind: "optimization", objective: "square", method: "gd", eta: 0.2, steps: 10 });
-  const trace = (await getJson(api.baseUrl, `/v1/runs/${converging.id}/trace`)).json.trace;
+  const trace = (await getJson(api.baseUrl, `/v1/runs/${converging.id}/trace`)).json;
   assert.equal(trace.length, 11);
   assert.deepEqual(trace[0].x, [10]);
   assert.equal(trace[10].x[0].toFixed(8), "0.06046618");

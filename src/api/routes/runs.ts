@@ -108,7 +108,8 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     "/v1/runs/:id/trace",
     {
       schema: {
-        summary: "An optimization run's iterates, starting with the start point",
+        summary: "An optimization run's iterates [{t, x, f, eta}], starting with the start point",
+        description: "The objective and method are in GET /v1/runs/:id (model and optimizer). While the run goes on, what is stored so far.",
         params: runIdParamsSchema,
         response: { 200: traceSchema, ...errors },
       },
@@ -117,13 +118,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
       const run = await findRun(request.params.id);
       if (run.kind !== "optimization") throw new NotFoundError(`run ${run.id} is a ${run.kind} run: only optimization runs have a trace`);
       const points = await metrics.listPoints(run.id, -1, run.samplesTotal + 1);
-      return {
-        runId: run.id,
-        status: run.status,
-        objective: run.model,
-        method: run.optimizer,
-        trace: points.map((point) => ({ t: point.seq, x: point.x ?? [], f: point.value, eta: point.eta ?? null })),
-      };
+      return points.map((point) => ({ t: point.seq, x: point.x ?? [], f: point.value, eta: point.eta ?? null }));
     },
   );
 
