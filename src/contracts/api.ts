@@ -62,6 +62,7 @@ export const listRunsQuerySchema = z.strictObject({
   kind: filterValue.optional(),
   model: filterValue.optional(),
   dataset: filterValue.optional(),
+  sweepId: z.uuid().optional().describe("only the runs of this sweep"),
   createdAfter: timestamp.optional().describe("inclusive"),
   createdBefore: timestamp.optional().describe("exclusive"),
   limit: z.coerce.number().int().min(1).max(200).default(50),

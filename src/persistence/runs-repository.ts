@@ -11,6 +11,7 @@ export interface RunFilter {
   kind?: string;
   model?: string;
   dataset?: string;
+  sweepId?: string;
   createdAfter?: Date;
   createdBefore?: Date;
 }
@@ -68,6 +69,7 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
         kind: filter.kind,
         model: filter.model,
         dataset: filter.dataset,
+        sweepId: filter.sweepId,
         createdAt: { gte: filter.createdAfter, lt: filter.createdBefore },
       };
       if (cursor) {

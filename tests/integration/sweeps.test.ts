@@ -82,6 +82,12 @@ test("a grid is the cartesian product; every run shares the seed, and lists unde
   assert.equal(created.json.runs.length, 6);
   const rows = await db.prisma.run.findMany({ where: { sweepId: created.json.id } });
   assert.equal(rows.length, 6);
+  const listed = (await getJson(api.baseUrl, `/v1/runs?sweepId=${created.json.id}`)).json.runs;
+  assert.deepEqual(
+    listed.map((run: { id: string }) => run.id),
+    [...created.json.runs].reverse().map((run: { id: string }) => run.id),
+    "newest first: the combinations in reverse order",
+  );
   assert.ok(rows.every((row) => (row.spec as { seed: number }).seed === 1));
   const combinations = rows.map((row) => row.combination as { "optimizer.name": string; batchSize: number });
   assert.deepEqual(
