@@ -1,6 +1,6 @@
 import type { WebSocket } from "ws";
 import type { EpochSummary, LiveEvent, LossPoint, StreamMessage } from "../contracts/events.js";
-import { isTerminal, type RunStatus } from "../contracts/run-status.js";
+import { isTerminal } from "../contracts/run-status.js";
 import type { MetricsRepository } from "../persistence/metrics-repository.js";
 import type { Run, RunsRepository } from "../persistence/runs-repository.js";
 import type { LiveEventHub } from "../queue/live-events.js";
@@ -21,152 +21,177 @@ export interface RunStreamDeps {
 const PAGE = 5_000;
 const POINTS_PER_MESSAGE = 1_000;
 
-/**
- * Serves one watcher of one run. Subscribes to the run's live channel first, then replays what
- * Postgres holds after `after`, then forwards live events; everything runs on one promise chain, so
- * `lastSeq` only grows and every point goes out once, in order. A live point that skips ahead is
- * preceded by the missing ones read from Postgres; a periodic re-read covers lost messages. Once the
- * run is terminal the remaining points, then `end`, are sent and the socket is closed.
- */
+/** Serves one watcher of one run over `socket` until the run ends or the client leaves. */
 export function streamRun(socket: WebSocket, runId: string, after: number, deps: RunStreamDeps): void {
-  let lastSeq = after;
-  const sentEpochs = new Set<number>();
-  let finished = false;
-  let chain: Promise<void> = Promise.resolve();
-  let unsubscribe: (() => Promise<void>) | undefined;
-  let alive = true;
+  new RunStream(socket, runId, after, deps).start();
+}
 
-  /**
-   * Sends one message; resolves once it is handed to the kernel. Catch-up awaits that (the client's
-   * reading speed paces the replay); live messages do not, and a client whose backlog passes the
-   * limit is dropped: it can reconnect with ?after=.
-   */
-  const send = (message: StreamMessage, live = true): Promise<void> => {
-    if (finished || socket.readyState !== socket.OPEN) return Promise.resolve();
-    if (live && socket.bufferedAmount > deps.maxBufferedBytes) {
-      stop(1008, "client is not reading: buffer limit passed");
-      return Promise.resolve();
+/**
+ * Subscribes to the run's live channel first, then replays what Postgres holds after `after`, then
+ * forwards live events. Every task runs on one promise chain, so `lastSeq` only grows and every
+ * point goes out once, in order. A live point that skips ahead is preceded by the missing ones read
+ * from Postgres; a periodic re-read covers lost messages. Once the run is terminal the remaining
+ * points, then `end`, are sent and the socket is closed.
+ */
+class RunStream {
+  private lastSeq: number;
+  private readonly sentEpochs = new Set<number>();
+  private finished = false;
+  private chain: Promise<void> = Promise.resolve();
+  /** Resolves to the unsubscribe function once Redis confirmed the subscription. */
+  private subscription: Promise<() => Promise<void>> | undefined;
+  private alive = true;
+  private pollQueued = false;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly runId: string,
+    private readonly after: number,
+    private readonly deps: RunStreamDeps,
+  ) {
+    this.lastSeq = after;
+  }
+
+  start(): void {
+    this.socket.on("pong", () => (this.alive = true));
+    this.socket.on("close", () => this.stop(1000, "client closed"));
+    this.socket.on("error", () => this.stop(1011, "socket error"));
+    // Subscribe before reading Postgres; live events queue up behind the catch-up task.
+    const subscription = this.deps.liveEvents.subscribe(this.runId, (event) => this.enqueue(() => this.onLive(event)));
+    subscription.catch(() => undefined); // awaited in order below; this only marks it handled
+    this.subscription = subscription;
+    this.enqueue(() => this.catchUp(subscription));
+    this.pollTimer = setInterval(() => this.schedulePoll(), this.deps.pollMs);
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.deps.heartbeatMs);
+  }
+
+  private async catchUp(subscription: Promise<() => Promise<void>>): Promise<void> {
+    await subscription;
+    const run = await this.readRun(); // status before points: a terminal status implies every point is stored
+    await this.send({ type: "hello", runId: this.runId, status: run.status, after: this.after });
+    if (isTerminal(run.status)) return this.finish(run);
+    await this.catchUpPoints();
+    await this.catchUpEpochs();
+  }
+
+  private async onLive(event: LiveEvent): Promise<void> {
+    if (event.type === "points") {
+      const first = event.points.find((point) => point.seq > this.lastSeq);
+      if (first && first.seq > this.lastSeq + 1) await this.catchUpPoints(first.seq);
+      await this.sendPoints(event.points);
+    } else if (event.type === "epoch") {
+      await this.sendEpoch(event.summary);
+    } else {
+      await this.send(event);
+      if (isTerminal(event.status)) await this.finish(await this.readRun());
     }
-    return new Promise((resolve) => socket.send(JSON.stringify(message), () => resolve()));
-  };
+  }
 
-  const sendPoints = (points: LossPoint[], live = true): Promise<void> => {
-    const fresh = points.filter((point) => point.seq > lastSeq);
-    let sent = Promise.resolve();
-    for (let i = 0; i < fresh.length; i += POINTS_PER_MESSAGE) sent = send({ type: "points", points: fresh.slice(i, i + POINTS_PER_MESSAGE) }, live);
-    if (fresh.length > 0) lastSeq = fresh.at(-1)!.seq;
-    return sent;
-  };
-
-  const sendEpoch = (summary: EpochSummary) => {
-    if (sentEpochs.has(summary.epoch)) return;
-    sentEpochs.add(summary.epoch);
-    send({ type: "epoch", summary });
-  };
-
-  /** Sends stored points with seq in (lastSeq, beforeSeq), all of them when beforeSeq is absent. */
-  const catchUpPoints = async (beforeSeq = Number.POSITIVE_INFINITY) => {
-    while (!finished && lastSeq + 1 < beforeSeq) {
-      const page = (await deps.metrics.listPoints(runId, lastSeq, PAGE)).filter((point) => point.seq < beforeSeq);
-      if (page.length === 0) return;
-      await sendPoints(page, false);
-      if (page.length < PAGE) return;
-    }
-  };
-
-  const catchUpEpochs = async () => {
-    for (const summary of await deps.metrics.listEpochs(runId)) sendEpoch(summary);
-  };
+  /** Safety net under pub/sub: picks up points and a terminal status whose messages were lost. */
+  private async poll(): Promise<void> {
+    const run = await this.readRun();
+    if (isTerminal(run.status)) return this.finish(run);
+    await this.catchUpPoints();
+  }
 
   /** The run is terminal in Postgres: everything it stored goes out, then `end`. */
-  const finish = async (run: Run) => {
-    await catchUpPoints();
-    await catchUpEpochs();
-    send({
+  private async finish(run: Run): Promise<void> {
+    await this.catchUpPoints();
+    await this.catchUpEpochs();
+    await this.send({
       type: "end",
       status: run.status,
       reason: run.failureReason,
       finalMetrics: (run.finalMetrics as Record<string, number> | null) ?? null,
-      lastSeq,
+      lastSeq: this.lastSeq,
     });
-    stop(1000, `run ${run.status}`);
-  };
+    this.stop(1000, `run ${run.status}`);
+  }
 
-  const readRun = async (): Promise<Run> => {
-    const run = await deps.runs.findById(runId);
-    if (!run) throw new Error(`run ${runId} vanished`);
-    return run;
-  };
-
-  const onLive = async (event: LiveEvent) => {
-    if (event.type === "points") {
-      const first = event.points.find((point) => point.seq > lastSeq);
-      if (first && first.seq > lastSeq + 1) await catchUpPoints(first.seq);
-      sendPoints(event.points);
-    } else if (event.type === "epoch") {
-      sendEpoch(event.summary);
-    } else if (isTerminal(event.status)) {
-      send(event);
-      await finish(await readRun());
-    } else {
-      send(event);
-    }
-  };
-
-  /** Safety net under pub/sub: picks up points and a terminal status whose messages were lost. */
-  const poll = async () => {
-    const run = await readRun(); // status first: a terminal status implies every point is stored
-    if (isTerminal(run.status)) return finish(run);
-    await catchUpPoints();
-  };
-
-  const enqueue = (task: () => Promise<void>) => {
-    chain = chain.then(() => (finished ? undefined : task())).catch((error: unknown) => {
-      deps.log.warn({ err: error, runId }, "stream failed");
-      stop(1011, "stream failed; reconnect with ?after=<last seq>");
-    });
-  };
-
-  let pollQueued = false; // one poll at a time: slow Postgres must not pile them up
-  const pollTimer = setInterval(() => {
-    if (pollQueued) return;
-    pollQueued = true;
-    enqueue(() => poll().finally(() => (pollQueued = false)));
-  }, deps.pollMs);
-  const heartbeat = setInterval(() => {
-    if (!alive) return stop(1001, "no pong within a heartbeat");
-    alive = false;
-    socket.ping();
-  }, deps.heartbeatMs);
-
-  function stop(code: number, reason: string): void {
-    if (finished) return;
-    finished = true;
-    clearInterval(pollTimer);
-    clearInterval(heartbeat);
-    void unsubscribe?.();
-    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-      if (code === 1001 || code === 1008) socket.terminate();
-      else socket.close(code, reason);
+  /** Sends stored points with seq in (lastSeq, beforeSeq), all of them when beforeSeq is absent, paced by the client. */
+  private async catchUpPoints(beforeSeq = Number.POSITIVE_INFINITY): Promise<void> {
+    while (!this.finished && this.lastSeq + 1 < beforeSeq) {
+      const page = (await this.deps.metrics.listPoints(this.runId, this.lastSeq, PAGE)).filter((point) => point.seq < beforeSeq);
+      if (page.length === 0) return;
+      await this.sendPoints(page, false);
+      if (page.length < PAGE) return;
     }
   }
 
-  socket.on("pong", () => {
-    alive = true;
-  });
-  socket.on("close", () => stop(1000, "client closed"));
-  socket.on("error", () => stop(1011, "socket error"));
+  private async catchUpEpochs(): Promise<void> {
+    for (const summary of await this.deps.metrics.listEpochs(this.runId)) await this.sendEpoch(summary);
+  }
 
-  // Subscribe before reading Postgres; live events queue up behind the catch-up task.
-  const subscribed = deps.liveEvents.subscribe(runId, (event) => enqueue(() => onLive(event)));
-  subscribed.catch(() => undefined); // awaited below, in order; this only marks it handled
-  enqueue(async () => {
-    unsubscribe = await subscribed;
-    if (finished) return void unsubscribe();
-    const run = await readRun(); // status before points, as in poll()
-    send({ type: "hello", runId, status: run.status as RunStatus, after });
-    if (isTerminal(run.status)) return finish(run);
-    await catchUpPoints();
-    await catchUpEpochs();
-  });
+  private sendPoints(points: LossPoint[], live = true): Promise<void> {
+    const fresh = points.filter((point) => point.seq > this.lastSeq);
+    let sent = Promise.resolve();
+    for (let i = 0; i < fresh.length; i += POINTS_PER_MESSAGE) {
+      sent = this.send({ type: "points", points: fresh.slice(i, i + POINTS_PER_MESSAGE) }, live);
+    }
+    if (fresh.length > 0) this.lastSeq = fresh.at(-1)!.seq;
+    return sent;
+  }
+
+  private sendEpoch(summary: EpochSummary): Promise<void> {
+    if (this.sentEpochs.has(summary.epoch)) return Promise.resolve();
+    this.sentEpochs.add(summary.epoch);
+    return this.send({ type: "epoch", summary });
+  }
+
+  /**
+   * Sends one message; resolves once it is handed to the kernel. Catch-up waits for that (the
+   * client's reading speed paces the replay); live sends do not, and a client whose backlog passes
+   * the limit is dropped: it can reconnect with ?after=.
+   */
+  private send(message: StreamMessage, live = true): Promise<void> {
+    if (this.finished || this.socket.readyState !== this.socket.OPEN) return Promise.resolve();
+    if (live && this.socket.bufferedAmount > this.deps.maxBufferedBytes) {
+      this.stop(1008, "client is not reading: buffer limit passed");
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.socket.send(JSON.stringify(message), () => resolve()));
+  }
+
+  private async readRun(): Promise<Run> {
+    const run = await this.deps.runs.findById(this.runId);
+    if (!run) throw new Error(`run ${this.runId} vanished`);
+    return run;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain
+      .then(() => (this.finished ? undefined : task()))
+      .catch((error: unknown) => {
+        this.deps.log.warn({ err: error, runId: this.runId }, "stream failed");
+        this.stop(1011, "stream failed; reconnect with ?after=<last seq>");
+      });
+  }
+
+  /** One poll at a time: a slow Postgres must not pile them up. */
+  private schedulePoll(): void {
+    if (this.pollQueued) return;
+    this.pollQueued = true;
+    this.enqueue(() => this.poll().finally(() => (this.pollQueued = false)));
+  }
+
+  private heartbeat(): void {
+    if (!this.alive) return this.stop(1001, "no pong within a heartbeat");
+    this.alive = false;
+    this.socket.ping();
+  }
+
+  private stop(code: number, reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearInterval(this.pollTimer);
+    clearInterval(this.heartbeatTimer);
+    // Released however far the start got: the subscription may still be pending.
+    void this.subscription?.then((unsubscribe) => unsubscribe(), () => undefined);
+    if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
+      if (code === 1001 || code === 1008) this.socket.terminate();
+      else this.socket.close(code, reason);
+    }
+  }
 }

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from "../../src/config/config.js";
 import type { StreamMessage } from "../../src/contracts/events.js";
 import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
 import { createPrismaClient } from "../../src/persistence/prisma.js";
+import { runChannel } from "../../src/queue/live-events.js";
 import { createRedis } from "../../src/queue/redis.js";
 import { RunQueue } from "../../src/queue/run-queue.js";
 
@@ -132,6 +133,11 @@ export function inspect(env: Record<string, string>) {
   return {
     prisma,
     queue,
+    /** How many connections subscribe to a run's live channel (all API instances together). */
+    async watchers(runId: string): Promise<number> {
+      const reply = (await redis.call("PUBSUB", "NUMSUB", runChannel(config.REDIS_PREFIX, runId))) as [string, number];
+      return Number(reply[1]);
+    },
     async close() {
       await queue.obliterate().catch(() => undefined);
       await queue.close();

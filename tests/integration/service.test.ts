@@ -99,8 +99,10 @@ test("reconnecting mid-run with ?after=k continues with no gap and no duplicate"
   const id: string = json.id;
   const first = openStream(apiB.wsUrl, id);
   await waitFor(() => streamedSeqs(first.messages).length >= 50, 30_000, "50 live points");
+  assert.equal(await db.watchers(id), 1);
   first.socket.close();
   await first.closed;
+  await waitFor(async () => (await db.watchers(id)) === 0, 5_000, "a closed watcher to unsubscribe");
   const seen = streamedSeqs(first.messages);
   const lastSeq = seen.at(-1)!;
   assert.ok(!first.messages.some((m) => m.type === "end"), "the run was still going when we left");
@@ -112,6 +114,7 @@ test("reconnecting mid-run with ?after=k continues with no gap and no duplicate"
   const end = second.messages.at(-1)!;
   assert.equal(end.type, "end");
   assert.equal(await db.prisma.metricPoint.count({ where: { runId: id } }), 3001);
+  await waitFor(async () => (await db.watchers(id)) === 0, 5_000, "the server to unsubscribe after the end");
 });
 
 test("a run stored without a job is queued by the reconciler; a watcher connected before it started sees it all", async () => {
