@@ -10,29 +10,61 @@ export interface Combination {
 
 /** Every combination of a sweep, each parsed as a job spec; throws naming every combination that is not a valid spec. */
 export function expandSweep(request: SweepRequest): Combination[] {
-  const gridChoices = cartesian(Object.entries(request.grid ?? {}));
+  const grid = Object.entries(request.grid ?? {});
   const variants = request.variants ?? [{}];
-  const count = gridChoices.length * variants.length;
+  // Counted before anything is built: a small body can describe an astronomical product.
+  const count = grid.reduce((product, [, values]) => product * values.length, variants.length);
   if (count > MAX_SWEEP_RUNS) {
     const message = `${count} combinations; a sweep runs at most ${MAX_SWEEP_RUNS}`;
     throw new InvalidRequestError(`grid: ${message}`, [{ path: "grid", message }]);
   }
+  assertNoOverlap(grid.map(([path]) => path), variants);
+  if (depth(request.base) > MAX_DEPTH) throw new InvalidRequestError("base: nested too deeply", [{ path: "base", message: "nested too deeply" }]);
   const combinations: Combination[] = [];
   const problems: { path: string; message: string }[] = [];
-  for (const choice of gridChoices) {
+  for (const choice of cartesian(grid)) {
     for (const variant of variants) {
       const values = { ...choice, ...variant };
       const candidate = structuredClone(request.base);
-      for (const [path, value] of Object.entries(values)) setPath(candidate, path, value);
+      // Shallow paths first, so that "optimizer.lr" refines an "optimizer" object set by the same combination.
+      const ordered = Object.entries(values).sort(([a], [b]) => a.split(".").length - b.split(".").length);
+      for (const [path, value] of ordered) setPath(candidate, path, value);
       const parsed = jobSpecSchema.safeParse(candidate);
       if (parsed.success) combinations.push({ values, spec: parsed.data });
-      else problems.push({ path: "grid", message: `${JSON.stringify(values)}: ${parsed.error.issues.map(describeIssue).join(", ")}` });
+      else {
+        const path = Object.keys(variant).length > 0 ? "variants" : "grid";
+        problems.push({ path, message: `${JSON.stringify(values)}: ${parsed.error.issues.map(describeIssue).join(", ")}` });
+      }
     }
   }
   if (problems.length > 0) {
     throw new InvalidRequestError(`invalid combinations: ${problems.map((problem) => problem.message).join("; ")}`, problems);
   }
   return combinations;
+}
+
+const MAX_DEPTH = 20;
+
+/** How deeply a JSON value nests (a scalar is 0). */
+function depth(value: unknown): number {
+  if (typeof value !== "object" || value === null) return 0;
+  let deepest = 0;
+  for (const child of Object.values(value)) {
+    deepest = Math.max(deepest, depth(child));
+    if (deepest > MAX_DEPTH) break;
+  }
+  return deepest + 1;
+}
+
+/** A path set by both the grid and a variant would silently lose one of the two values. */
+function assertNoOverlap(gridPaths: string[], variants: Record<string, unknown>[]): void {
+  for (const variant of variants) {
+    const clash = gridPaths.find((path) => path in variant);
+    if (clash) {
+      const message = `${clash} is set by both the grid and a variant: vary it in one of them`;
+      throw new InvalidRequestError(`variants: ${message}`, [{ path: "variants", message }]);
+    }
+  }
 }
 
 function describeIssue(issue: { path: PropertyKey[]; message: string; code: string; keys?: string[] }): string {

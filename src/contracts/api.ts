@@ -160,6 +160,8 @@ export const gridSchema = z
     c: z.number().nullable(),
     x: z.array(z.number()),
     y: z.array(z.number()).optional().describe("2-D objectives"),
-    f: z.union([z.array(z.number()), z.array(z.array(z.number()))]).describe("1-D: f[i] = f(x[i]); 2-D: f[j][i] = f(x[i], y[j])"),
+    f: z
+      .union([z.array(z.number().nullable()), z.array(z.array(z.number().nullable()))])
+      .describe("1-D: f[i] = f(x[i]); 2-D: f[j][i] = f(x[i], y[j]); null where f overflows"),
   })
   .meta({ id: "Grid" });

@@ -15,7 +15,7 @@ export const MAX_SWEEP_RUNS = 100;
  */
 export const sweepRequestSchema = z
   .strictObject({
-    name: z.string().min(1).max(200).optional(),
+    name: z.string().min(1).max(200).regex(/^[^\u0000]*$/, { error: "must not contain NUL" }).optional(),
     base: z.record(z.string(), z.unknown()).describe("a job spec (POST /v1/runs body) that the combinations modify"),
     grid: z.record(specPath, z.array(specValue).min(1).max(MAX_SWEEP_RUNS)).optional(),
     variants: z.array(z.record(specPath, specValue)).min(1).max(MAX_SWEEP_RUNS).optional(),
@@ -56,9 +56,9 @@ export const sweepViewSchema = z
 export const compareQuerySchema = z.strictObject({
   runs: z
     .string()
-    .max(40 * 37)
+    .max(MAX_SWEEP_RUNS * 37)
     .transform((text) => text.split(","))
-    .pipe(z.array(z.uuid()).min(1).max(40))
+    .pipe(z.array(z.uuid()).min(1).max(MAX_SWEEP_RUNS))
     .describe("comma-separated run ids"),
   x: z.enum(["samples", "epoch", "seconds"]).default("samples"),
   points: z.coerce.number().int().min(2).max(100_000).default(1_000).describe("per run, downsampled keeping each bucket's min and max"),

@@ -9,8 +9,9 @@ import { createLearningRate } from "./schedules.js";
  * `steps` updates x -= eta_t * d, with d the gradient (gd), the gradient plus Gaussian noise (sgd),
  * or the Newton direction H^-1 gradient (newton); eta_t follows the schedule. Every iterate is a
  * point: seq = samplesSeen = t (t = 0 is the start), value = f(x), with x and eta_t.
- * A trace that climbs (f at the end above f at the start) completes with `diverging: 1`; one whose
- * iterate stops being finite fails.
+ * A trace that climbs (f at the end above f at the start) completes with `diverging: 1`; so does one
+ * whose iterate overflows (or whose Newton step divides by a zero Hessian), which then ends at the
+ * last finite iterate with `stoppedAtStep`. A start point where f is not finite fails the run.
  */
 export async function traceOptimization(spec: OptimizationSpec, progress: TrainingProgress): Promise<TrainingOutcome> {
   const objective = findObjective(spec.objective);
@@ -22,6 +23,9 @@ export async function traceOptimization(spec: OptimizationSpec, progress: Traini
   const pause = createYielder();
   let x = [...(spec.start ?? objective.defaultStart)];
   const startValue = objective.f(x, c);
+  if (!Number.isFinite(startValue)) {
+    return { kind: "diverged", reason: `diverged: f is not finite at the start point ${JSON.stringify(x)}`, samplesSeen: 0 };
+  }
 
   const record = (t: number, value: number, eta: number | null) =>
     progress.onPoint({ seq: t, samplesSeen: t, epoch: t / spec.steps, value, x: [...x], eta, wallTime: new Date().toISOString() });
@@ -33,17 +37,25 @@ export async function traceOptimization(spec: OptimizationSpec, progress: Traini
     let gradient = objective.gradient(x, c);
     if (noise) gradient = gradient.map((component) => component + random.normal(noise.mean, noise.std));
     const direction = spec.method === "newton" ? solve(objective.hessian(x, c), gradient) : gradient;
-    x = x.map((coordinate, i) => coordinate - eta * direction[i]!);
-    value = objective.f(x, c);
-    if (!x.every(Number.isFinite) || !Number.isFinite(value)) {
-      return { kind: "diverged", reason: `diverged: the iterate is not finite at step ${t.toLocaleString("en-US")}`, samplesSeen: t };
-    }
+    const next = x.map((coordinate, i) => coordinate - eta * direction[i]!);
+    const nextValue = objective.f(next, c);
+    if (!next.every(Number.isFinite) || !Number.isFinite(nextValue)) return ended(x, value, t - 1, startValue, t);
+    x = next;
+    value = nextValue;
     record(t, value, eta);
     await pause();
     if (progress.shouldStop()) return { kind: "stopped", samplesSeen: t };
   }
+  return ended(x, value, spec.steps, startValue);
+}
+
+/** The outcome of a finished trace; `stoppedAtStep` is the step whose iterate was not finite, if any. */
+function ended(x: number[], value: number, steps: number, startValue: number, stoppedAtStep?: number): TrainingOutcome {
   const coordinates = Object.fromEntries(x.map((coordinate, i) => [`x${i + 1}`, coordinate]));
-  return { kind: "completed", finalMetrics: { f: value, steps: spec.steps, diverging: value > startValue ? 1 : 0, ...coordinates } };
+  const diverging = stoppedAtStep !== undefined || value > startValue ? 1 : 0;
+  const finalMetrics: Record<string, number> = { f: value, steps, diverging, ...coordinates };
+  if (stoppedAtStep !== undefined) finalMetrics.stoppedAtStep = stoppedAtStep;
+  return { kind: "completed", finalMetrics };
 }
 
 /** Solves H d = g for the 1x1 or 2x2 Hessians of the objectives (Cramer's rule). */

@@ -99,6 +99,12 @@ test("objectives: listed, and served as curves and grids", async () => {
   assert.match(backwards.json.message, /xmax/);
   assert.equal((await getJson(api.baseUrl, "/v1/objectives/square/grid?points=100000")).status, 400);
   assert.equal((await getJson(api.baseUrl, "/v1/objectives/square/grid?c=2")).status, 400);
+  const reversed = await getJson(api.baseUrl, "/v1/objectives/square/grid?xmin=20");
+  assert.equal(reversed.status, 400);
+  assert.match(reversed.json.message, /xmax: must exceed xmin/);
+  const overflowing = await getJson(api.baseUrl, "/v1/objectives/cosh/grid?c=1000&points=3");
+  assert.equal(overflowing.status, 200);
+  assert.deepEqual(overflowing.json.f, [null, 1, null], "cosh(1000 x) overflows at x = ±10");
 });
 
 test("bad optimization specs get 400 naming the field; a regression run has no trace", async () => {

@@ -97,6 +97,19 @@ test("a grid is the cartesian product; every run shares the seed, and lists unde
   await finishedSweep(created.json.id);
 });
 
+test("variants replace objects and the grid refines them: every run gets the implementation it claims", async () => {
+  const created = await postJson(api.baseUrl, "/v1/sweeps", {
+    base: { ...SEED_REGRESSION_SPEC, epochs: 1 },
+    grid: { "optimizer.implementation": ["scratch", "builtin"] },
+    variants: [{ optimizer: { name: "adam" } }, { optimizer: { name: "momentum" } }],
+  });
+  assert.equal(created.status, 202, JSON.stringify(created.json));
+  const rows = await db.prisma.run.findMany({ where: { sweepId: created.json.id } });
+  const specs = rows.map((row) => (row.spec as { optimizer: { name: string; implementation: string } }).optimizer);
+  assert.deepEqual(new Set(specs.map((o) => `${o.name}/${o.implementation}`)), new Set(["adam/scratch", "adam/builtin", "momentum/scratch", "momentum/builtin"]));
+  await finishedSweep(created.json.id);
+});
+
 test("invalid combinations are rejected before anything runs, each named", async () => {
   const [runsBefore, sweepsBefore] = [await db.prisma.run.count(), await db.prisma.sweep.count()];
   const rejected = await postJson(api.baseUrl, "/v1/sweeps", {
@@ -113,6 +126,10 @@ test("invalid combinations are rejected before anything runs, each named", async
     [{ base: SEED_REGRESSION_SPEC, grid: { "optimizer.lr": Array.from({ length: 11 }, (_, i) => i + 1), batchSize: Array.from({ length: 10 }, (_, i) => i + 1) } }, /110 combinations/],
     [{ base: SEED_REGRESSION_SPEC, grid: { "batchSize.inner": [1] } }, /not an object/],
     [{ base: SEED_REGRESSION_SPEC, grid: { "../x": [1] } }, /^grid\./],
+    [{ base: SEED_REGRESSION_SPEC, grid: { epochs: [1, 2] }, variants: [{ epochs: 3 }] }, /epochs is set by both the grid and a variant/],
+    [{ base: SEED_REGRESSION_SPEC, grid: Object.fromEntries(["a", "b", "c", "d"].map((key) => [key, Array.from({ length: 100 }, (_, i) => i)])) }, /100000000 combinations/],
+    [{ name: "bad\u0000name", base: SEED_REGRESSION_SPEC, grid: { epochs: [1] } }, /name/],
+    [{ base: JSON.parse("[".repeat(0) + `{"a":${"[".repeat(3000)}${"]".repeat(3000)}}`), grid: { epochs: [1] } }, /nested too deeply/],
   ] as const) {
     const response = await postJson(api.baseUrl, "/v1/sweeps", body);
     assert.equal(response.status, 400, JSON.stringify(response.json));

@@ -12,7 +12,7 @@ async function trace(spec: Record<string, unknown>, stopAfter = Number.POSITIVE_
     onEpoch: () => undefined,
     shouldStop: () => points.length >= stopAfter,
   });
-  return { points, outcome, last: points.at(-1)!.x!.map((v) => v.toFixed(6)) };
+  return { points, outcome, last: points.at(-1)?.x?.map((v) => v.toFixed(6)) };
 }
 
 // The values the book prints ("epoch 10, x: ...") for its runs, to the digits it prints.
@@ -70,10 +70,24 @@ test("sgd: seeded noise reproduces itself; another seed differs; zero noise is g
   assert.deepEqual(quiet.last, ["-0.057646", "-0.000073"]);
 });
 
-test("a trace whose iterate overflows fails; shouldStop stops between steps", async () => {
+test("an overflowing trace ends at its last finite iterate, reported as diverging; a start where f overflows fails", async () => {
   const overflow = await trace({ objective: "square", method: "gd", eta: 100, steps: 1000 });
-  assert.equal(overflow.outcome.kind, "diverged");
-  if (overflow.outcome.kind === "diverged") assert.match(overflow.outcome.reason, /^diverged: the iterate is not finite at step \d+$/);
+  assert.equal(overflow.outcome.kind, "completed");
+  if (overflow.outcome.kind !== "completed") return;
+  const { stoppedAtStep, steps, diverging } = overflow.outcome.finalMetrics;
+  assert.equal(diverging, 1);
+  assert.equal(steps, stoppedAtStep! - 1);
+  assert.equal(overflow.points.length, stoppedAtStep, "points 0 .. stoppedAtStep - 1");
+  assert.ok(overflow.points.every((p) => Number.isFinite(p.value) && p.x!.every(Number.isFinite)));
+  const singular = await trace({ objective: "quadratic-2d", c: 0, method: "newton", eta: 1, steps: 5 });
+  assert.equal(singular.outcome.kind === "completed" && singular.outcome.finalMetrics.stoppedAtStep, 1);
+  const hopeless = await trace({ objective: "cosh", method: "gd", eta: 0.1, steps: 5, start: [1e6] });
+  assert.equal(hopeless.outcome.kind, "diverged");
+  if (hopeless.outcome.kind === "diverged") assert.match(hopeless.outcome.reason, /^diverged: f is not finite at the start point \[1000000\]$/);
+  assert.equal(hopeless.points.length, 0);
+});
+
+test("shouldStop stops between steps", async () => {
   const stopped = await trace({ objective: "square", method: "gd", eta: 0.1, steps: 100 }, 5);
   assert.deepEqual(stopped.outcome, { kind: "stopped", samplesSeen: 4 });
 });

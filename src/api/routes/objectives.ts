@@ -19,6 +19,14 @@ const summary = (objective: Objective) => ({
 const linspace = (from: number, to: number, points: number) =>
   Array.from({ length: points }, (_, i) => from + ((to - from) * i) / (points - 1));
 
+const finite = (value: number) => (Number.isFinite(value) ? value : null);
+
+/** An axis' bounds once defaults are filled in; an empty or reversed one is the caller's mistake. */
+function range(axis: "x" | "y", from: number, to: number): [number, number] {
+  if (from < to) return [from, to];
+  throw new LosslineError("invalid_request", `query.${axis}max: must exceed ${axis}min (the axis would run from ${from} to ${to})`);
+}
+
 export const objectiveRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/objectives",
@@ -43,11 +51,12 @@ export const objectiveRoutes: FastifyPluginAsyncZod = async (app) => {
       if (override !== undefined && objective.defaultC === null) throw new LosslineError("invalid_request", `query.c: ${objective.name} has no constant c`);
       const c = override ?? objective.defaultC ?? 0;
       const [xRange, yRange] = objective.plotRange;
-      const x = linspace(xmin ?? xRange![0], xmax ?? xRange![1], points);
-      if (objective.dim === 1) return { name: objective.name, dim: 1, c: objective.defaultC === null ? null : c, x, f: x.map((v) => objective.f([v], c)) };
-      const y = linspace(ymin ?? yRange![0], ymax ?? yRange![1], points);
-      const f = y.map((yj) => x.map((xi) => objective.f([xi, yj], c)));
-      return { name: objective.name, dim: 2, c: objective.defaultC === null ? null : c, x, y, f };
+      const x = linspace(...range("x", xmin ?? xRange![0], xmax ?? xRange![1]), points);
+      const shownC = objective.defaultC === null ? null : c;
+      if (objective.dim === 1) return { name: objective.name, dim: 1, c: shownC, x, f: x.map((v) => finite(objective.f([v], c))) };
+      const y = linspace(...range("y", ymin ?? yRange![0], ymax ?? yRange![1]), points);
+      const f = y.map((yj) => x.map((xi) => finite(objective.f([xi, yj], c))));
+      return { name: objective.name, dim: 2, c: shownC, x, y, f };
     },
   );
 };

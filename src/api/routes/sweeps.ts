@@ -37,7 +37,8 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
       const planned = combinations.map((combination) => ({ id: randomUUID(), spec: combination.spec, combination: combination.values }));
       const { name, base, grid, variants } = request.body;
       await sweeps.createWithRuns({ id, name: name ?? null, base, grid: grid ?? null, variants: variants ?? null }, planned);
-      for (const run of planned) await enqueueStoredRun({ runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log }, run.id);
+      const enqueue = { runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log };
+      await Promise.all(planned.map((run) => enqueueStoredRun(enqueue, run.id)));
       return reply.code(202).send({
         id,
         runs: planned.map((run) => ({ id: run.id, combination: run.combination })),
