@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import { loadConfig } from "../src/config/config.js";
 import { SEED_REGRESSION_SPEC } from "../src/contracts/examples.js";
 import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
-import { followRun } from "./follow-run.js";
+import { followRun } from "../src/cli/follow-run.js";
+import { describeRun } from "../src/cli/format.js";
+import type { RunView } from "../src/contracts/api.js";
 import { freePort, providePostgres, provideRedis, type LocalService } from "./local-services.js";
 
 
@@ -46,12 +48,9 @@ try {
   const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as { samplesTotal: number };
   const end = await followRun({ wsUrl, runId: created.id, samplesTotal: run.samplesTotal });
 
-  const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as Record<string, any>;
-  const seconds = (Date.parse(summary.finishedAt) - Date.parse(summary.startedAt)) / 1000;
-  console.log(`\nrun ${summary.id}: ${summary.status}${summary.failureReason ? ` (${summary.failureReason})` : ""}`);
-  if (summary.finalMetrics) console.log(`  final loss ${summary.finalMetrics.loss.toFixed(4)} after ${summary.finalMetrics.samplesSeen.toLocaleString("en-US")} samples`);
-  console.log(`  ${end.lastSeq + 1} loss points, ${summary.epochs.length} epochs, ${seconds.toFixed(2)} s on the ${summary.backend} backend of worker ${summary.workerId}`);
-  console.log(`  history: GET ${baseUrl}/v1/runs/${summary.id}/metrics`);
+  const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as RunView;
+  console.log(`\n${describeRun(summary)}`);
+  console.log(`  (${end.lastSeq + 1} points streamed; history: GET ${baseUrl}/v1/runs/${summary.id}/metrics)`);
   if (summary.status !== "succeeded") exitCode = 1;
 } catch (error) {
   console.error(`\n${(error as Error).message}`);

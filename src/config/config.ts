@@ -44,3 +44,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return Object.freeze(parsed.data);
 }
+
+/** The command-line client's settings. */
+export const cliConfigSchema = z.object({
+  LOSSLINE_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:3000"),
+});
+export type CliConfig = Readonly<z.infer<typeof cliConfigSchema>>;
+
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const parsed = cliConfigSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`LOSSLINE_URL: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return Object.freeze({ LOSSLINE_URL: parsed.data.LOSSLINE_URL.replace(/\/+$/, "") });
+}

@@ -39,6 +39,14 @@ test("src/training imports only contracts and its own folder", () => {
   }
 });
 
+test("the CLI uses only the public API: it imports contracts, config and itself", () => {
+  for (const file of sourceFiles("src/cli")) {
+    for (const target of localImports(file)) {
+      assert.ok(["src/cli", "src/contracts", "src/config"].some((allowed) => target.startsWith(allowed)), `${file} imports ${target}`);
+    }
+  }
+});
+
 test("only src/config reads the environment", () => {
   for (const file of [...sourceFiles("src"), ...sourceFiles("workers")]) {
     if (file.startsWith("src/config/")) continue;

@@ -1,7 +1,7 @@
 // Follows a run's WebSocket stream in a terminal: a progress bar with the latest loss, a line per
 // epoch in the style of the book's train_ch5, and the end message.
 import WebSocket from "ws";
-import { streamMessageSchema, type StreamMessage } from "../src/contracts/events.js";
+import { streamMessageSchema, type StreamMessage } from "../contracts/events.js";
 
 export interface FollowOptions {
   wsUrl: string;

@@ -1,0 +1,43 @@
+import type { ErrorBody } from "../contracts/api.js";
+
+/** The API answered with an error status; `body` is its error body when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Partial<ErrorBody>,
+  ) {
+    super(body.message ?? `HTTP ${status}`);
+  }
+}
+
+/** The API could not be reached at all. */
+export class UnreachableError extends Error {}
+
+/** A small client for Lossline's public HTTP API: JSON in, JSON out, errors as exceptions. */
+export function createApiClient(baseUrl: string) {
+  async function request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      throw new UnreachableError(`cannot reach Lossline at ${baseUrl} (${cause}); is the API running (npm run api)? Set LOSSLINE_URL to point elsewhere.`);
+    }
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!response.ok) throw new ApiError(response.status, (parsed ?? {}) as Partial<ErrorBody>);
+    return parsed as T;
+  }
+  return {
+    baseUrl,
+    wsUrl: baseUrl.replace(/^http/, "ws"),
+    get: <T>(path: string) => request<T>("GET", path),
+    post: <T>(path: string, body: unknown) => request<T>("POST", path, body),
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
+import { freePort } from "../../scripts/local-services.js";
+import { inspect, startApi, startWorker, testEnv, type RunningApi, type WorkerProcess } from "../helpers/services.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const env = testEnv();
+const db = inspect(env);
+const dir = mkdtempSync(join(tmpdir(), "lossline-cli-"));
+let api: RunningApi;
+let worker: WorkerProcess;
+before(async () => {
+  [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
+});
+after(async () => {
+  await worker?.stop();
+  await api?.service.close();
+  await db.close();
+});
+
+/** Runs `lossline ARGS` as a user would (the package's bin), against this test's API. */
+function lossline(args: string[], url = api.baseUrl): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["bin/lossline.mjs", ...args], { cwd: ROOT, env: { ...process.env, LOSSLINE_URL: url } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.stderr.on("data", (chunk) => (err += chunk));
+    child.on("close", (code) => resolve({ code, out, err }));
+  });
+}
+
+const file = (name: string, content: unknown) => {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+};
+
+test("submit --follow: progress, epoch lines like the book's, and the summary", async () => {
+  const { code, out, err } = await lossline(["submit", file("seed.json", SEED_REGRESSION_SPEC), "--follow"]);
+  assert.equal(code, 0, err);
+  const id = /submitted run ([0-9a-f-]{36})/.exec(out)![1]!;
+  assert.match(out, /epoch 1, loss 0\.24\d\d, time \d+\.\d sec/);
+  assert.match(out, /epoch 2, loss 0\.24\d\d, time \d+\.\d sec/);
+  assert.match(out, /3,000\/3,000 samples/);
+  assert.match(out, new RegExp(`run ${id}: succeeded`));
+  assert.match(out, /final loss 0\.24\d+/);
+
+  const shown = await lossline(["show", id]);
+  assert.equal(shown.code, 0);
+  assert.match(shown.out, /epoch\s+loss\s+train acc\s+test acc\s+seconds/);
+
+  const csv = await lossline(["metrics", id, "--csv"]);
+  const lines = csv.out.trim().split("\n");
+  assert.equal(lines[0], "seq,samplesSeen,epoch,value,wallTime");
+  assert.equal(lines.length, 32);
+  const stored = await db.prisma.metricPoint.findMany({ where: { runId: id }, orderBy: { seq: "asc" } });
+  assert.deepEqual(lines.slice(1).map((line) => Number(line.split(",")[3])), stored.map((p) => p.value));
+
+  const listed = await lossline(["runs", "--status", "succeeded", "--limit", "5"]);
+  assert.match(listed.out, /^id\s+status\s+kind/);
+  assert.ok(listed.out.includes(id));
+
+  const refused = await lossline(["cancel", id]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /error 409: conflict: run .* already ended: succeeded/);
+});
+
+test("a rejected spec shows the API's field errors, not a stack trace; a dead server is named", async () => {
+  const bad = await lossline(["submit", file("bad.json", { ...SEED_REGRESSION_SPEC, batchSize: 0, extra: 1 })]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^error 400: invalid_request: /);
+  assert.match(bad.err, /\n  batchSize: Too small/);
+  assert.match(bad.err, /\n  extra: unknown field/);
+  assert.doesNotMatch(bad.err, /at .*\.ts:\d+/);
+
+  const notJson = await lossline(["submit", file("broken.json", "{nope")]);
+  assert.equal(notJson.code, 1);
+  assert.match(notJson.err, /cannot read .*broken\.json as JSON/);
+
+  const closedPort = await freePort(); // free a moment ago: nothing listens there
+  const down = await lossline(["runs"], `http://127.0.0.1:${closedPort}`);
+  assert.equal(down.code, 1);
+  assert.match(down.err, new RegExp(`^cannot reach Lossline at http://127\\.0\\.0\\.1:${closedPort} \\(ECONNREFUSED\\)`));
+
+  const unknown = await lossline(["show", "00000000-0000-4000-8000-000000000000"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /error 404/);
+});
+
+test("sweep submits every combination; cancel stops a queued run", async () => {
+  const swept = await lossline(["sweep", file("sweep.json", { base: { ...SEED_REGRESSION_SPEC, epochs: 200, batchSize: 1 }, grid: { seed: [1, 2, 3] } })]);
+  assert.equal(swept.code, 0, swept.err);
+  assert.match(swept.out, /: 3 runs/);
+  const ids = [...swept.out.matchAll(/^([0-9a-f-]{36})\s+\{"seed":\d\}$/gm)].map((match) => match[1]!);
+  assert.equal(ids.length, 3);
+  // One worker: the last run is still queued while the first trains.
+  const canceled = await lossline(["cancel", ids[2]!]);
+  assert.equal(canceled.code, 0, canceled.err);
+  assert.match(canceled.out, /canceled/);
+  for (const id of ids.slice(0, 2)) await lossline(["cancel", id]);
+});
