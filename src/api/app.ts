@@ -16,6 +16,7 @@ import type { SweepsRepository } from "../persistence/sweeps-repository.js";
 import type { LiveEventHub, LiveEventPublisher } from "../queue/live-events.js";
 import type { RunQueue } from "../queue/run-queue.js";
 import { errorHandler } from "./error-handler.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { healthRoutes, type HealthChecks } from "./routes/health.js";
 import { objectiveRoutes } from "./routes/objectives.js";
 import { runRoutes } from "./routes/runs.js";
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(runRoutes, deps);
   await app.register(objectiveRoutes);
   await app.register(sweepRoutes, deps);
+  await app.register(dashboardRoutes);
   await app.register(streamRoutes, deps);
   return app;
 }

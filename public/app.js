@@ -1,0 +1,342 @@
+// Lossline's dashboard: plain ES modules, no build step, everything served by the API itself.
+// It uses the public HTTP and WebSocket API only. Views: runs (#/), a run (#/runs/ID), compare
+// (#/compare?runs=A,B or ?sweep=ID) and submit (#/submit).
+import uPlot from "/assets/uplot/uPlot.esm.js";
+import { drawTrace } from "/trace.js";
+
+const view = document.getElementById("view");
+const COLORS = ["#2f6fde", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#0b7285", "#c2255c", "#5c940d"];
+const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
+const FULL_LOAD_LIMIT = 20_000;
+
+/** JSON over HTTP; a non-2xx answer throws an Error carrying the API's error body. */
+const api = {
+  async request(method, path, body) {
+    const response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (!response.ok) throw Object.assign(new Error(json.message ?? `HTTP ${response.status}`), { status: response.status, body: json });
+    return json;
+  },
+  get: (path) => api.request("GET", path),
+  post: (path, body) => api.request("POST", path, body ?? {}),
+};
+
+/** Builds an element: h("td", { class: "id" }, child, "text"). */
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? "" : String(value));
+  }
+  element.append(...children.flat().filter((child) => child !== undefined && child !== null));
+  return element;
+}
+
+const fmt = (value, digits = 4) => (typeof value === "number" ? value.toFixed(digits) : "");
+const duration = (run) => (run.startedAt ? `${((Date.parse(run.finishedAt ?? new Date().toISOString()) - Date.parse(run.startedAt)) / 1000).toFixed(1)} s` : "");
+
+// ---------------------------------------------------------------------------------------------
+// Routing: each view returns a cleanup function (sockets, timers, charts).
+let cleanup = () => {};
+async function route() {
+  cleanup();
+  cleanup = () => {};
+  const [path, query = ""] = (location.hash.slice(1) || "/").split("?");
+  const params = new URLSearchParams(query);
+  view.replaceChildren();
+  try {
+    const runMatch = /^\/runs\/([0-9a-f-]{36})$/.exec(path);
+    if (runMatch) cleanup = await runView(runMatch[1]);
+    else if (path === "/compare") cleanup = await compareView(params);
+    else if (path === "/submit") cleanup = await submitView();
+    else cleanup = await runsView(params);
+  } catch (error) {
+    view.replaceChildren(h("div", { class: "panel" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message)));
+  }
+}
+window.addEventListener("hashchange", route);
+
+// ---------------------------------------------------------------------------------------------
+// Runs: a filterable, paged table that refreshes itself while runs change.
+async function runsView(params) {
+  const filters = { status: params.get("status") ?? "", kind: params.get("kind") ?? "", model: params.get("model") ?? "" };
+  const cursors = [undefined];
+  const selected = new Set();
+  const body = h("tbody");
+  const pageLabel = h("span", { class: "muted" });
+  const select = (name, options) =>
+    h(
+      "select",
+      { "data-filter": name, onchange: (event) => ((filters[name] = event.target.value), cursors.splice(1), refresh()) },
+      options.map((option) => h("option", { value: option, selected: filters[name] === option }, option || `any ${name}`)),
+    );
+  const compareButton = h("button", { onclick: () => (location.hash = `#/compare?runs=${[...selected].join(",")}`), disabled: true }, "Compare selected");
+  const next = h("button", { class: "secondary", onclick: () => refresh(+1) }, "Next page");
+  const previous = h("button", { class: "secondary", onclick: () => refresh(-1) }, "Previous page");
+  view.append(
+    h("h1", {}, "Runs"),
+    h("div", { class: "toolbar" },
+      select("status", ["", "queued", "running", "succeeded", "failed", "canceled"]),
+      select("kind", ["", "regression", "optimization"]),
+      compareButton, previous, next, pageLabel),
+    h("table", {}, h("thead", {}, h("tr", {}, ["", "id", "status", "kind", "model", "dataset", "optimizer", "lr", "batch", "final", "duration", "created"].map((title) => h("th", {}, title)))), body),
+  );
+
+  let page = 0;
+  async function refresh(move = 0) {
+    if (move > 0 && !cursors[page + 1]) return;
+    page = Math.max(0, page + move);
+    const query = new URLSearchParams({ limit: "25" });
+    for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+    if (cursors[page]) query.set("cursor", cursors[page]);
+    const list = await api.get(`/v1/runs?${query}`);
+    cursors[page + 1] = list.nextCursor ?? undefined;
+    next.disabled = !list.nextCursor;
+    previous.disabled = page === 0;
+    pageLabel.textContent = `page ${page + 1}`;
+    body.replaceChildren(...list.runs.map(runRow));
+  }
+
+  function runRow(run) {
+    const spec = run.spec;
+    const box = h("input", {
+      type: "checkbox",
+      checked: selected.has(run.id),
+      onchange: (event) => {
+        event.target.checked ? selected.add(run.id) : selected.delete(run.id);
+        compareButton.disabled = selected.size === 0;
+      },
+    });
+    const final = run.finalMetrics ? fmt(run.finalMetrics.loss ?? run.finalMetrics.f) : "";
+    return h("tr", { "data-run": run.id },
+      h("td", {}, box),
+      h("td", { class: "id" }, h("a", { href: `#/runs/${run.id}` }, run.id.slice(0, 8))),
+      h("td", { class: `status ${run.status}` }, run.status),
+      h("td", {}, run.kind), h("td", {}, run.model), h("td", {}, run.dataset), h("td", {}, run.optimizer),
+      h("td", {}, String(spec.optimizer?.lr ?? spec.eta ?? "")), h("td", {}, String(spec.batchSize ?? "")),
+      h("td", {}, final), h("td", {}, duration(run)), h("td", { class: "muted" }, new Date(run.createdAt).toLocaleString()));
+  }
+
+  await refresh();
+  const timer = setInterval(() => refresh().catch(() => undefined), 2000);
+  return () => clearInterval(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run: facts, a live loss curve, epochs, and for optimization runs the trace over its function.
+async function runView(id) {
+  let run = await api.get(`/v1/runs/${id}`);
+  const points = await loadPoints(run);
+  const state = { x: "samples", log: false };
+  const status = h("span", { class: `status ${run.status}`, id: "run-status" }, run.status);
+  const count = h("span", { id: "point-count" }, String(points.length));
+  const reason = h("span", { id: "failure-reason" }, run.failureReason ?? "");
+  const epochBody = h("tbody");
+  const chartBox = h("div", { id: "loss-chart" });
+  const cancel = h("button", { class: "secondary", id: "cancel", onclick: async () => { await api.post(`/v1/runs/${id}/cancel`).catch((error) => alert(error.message)); } }, "Cancel run");
+  const traceCanvas = run.kind === "optimization" ? h("canvas", { class: "trace", id: "trace", width: 640, height: 420 }) : null;
+  view.append(...[
+    h("h1", {}, `Run ${id.slice(0, 8)} `, status),
+    h("div", { class: "panel facts" },
+      ...fact("kind", `${run.kind} · ${run.model} · ${run.dataset} · ${run.optimizer}`),
+      ...fact("worker", run.workerId ? `${run.workerId} (${run.backend}, attempt ${run.attempt})` : "not started"),
+      ...fact("points", count), ...fact("reason", reason), ...fact("created", new Date(run.createdAt).toLocaleString())),
+    h("div", { class: "toolbar" },
+      h("label", {}, "x axis ", h("select", { id: "x-axis", onchange: (event) => ((state.x = event.target.value), rebuild()) },
+        ["samples", "epoch", "seconds"].map((value) => h("option", { value }, value)))),
+      h("label", {}, h("input", { type: "checkbox", id: "log-y", onchange: (event) => ((state.log = event.target.checked), rebuild()) }), " log y"),
+      TERMINAL.has(run.status) ? null : cancel),
+    h("div", { class: "panel" }, chartBox),
+    traceCanvas ? h("div", { class: "panel" }, h("h2", {}, "Trace"), traceCanvas) : null,
+    h("h2", {}, "Epochs"),
+    h("table", { id: "epochs" }, h("thead", {}, h("tr", {}, ["epoch", "loss", "train acc", "test acc", "seconds"].map((t) => h("th", {}, t)))), epochBody),
+    h("h2", {}, "Spec"), h("pre", {}, JSON.stringify(run.spec, null, 2)),
+  ].filter(Boolean));
+  const shownEpochs = new Set(); // the stream replays stored epochs on connect: show each once
+  const addEpoch = (e) => shownEpochs.has(e.epoch) || shownEpochs.add(e.epoch) && epochBody.append(h("tr", {}, h("td", {}, String(e.epoch)), h("td", {}, fmt(e.loss)), h("td", {}, fmt(e.trainAccuracy, 3)), h("td", {}, fmt(e.testAccuracy, 3)), h("td", {}, fmt(e.seconds, 2))));
+  run.epochs.forEach(addEpoch);
+
+  const trace = traceCanvas ? await traceContext(run) : null;
+  let chart;
+  const xOf = (point) => (state.x === "samples" ? point.samplesSeen : state.x === "epoch" ? point.epoch : (Date.parse(point.wallTime) - Date.parse(run.startedAt ?? points[0]?.wallTime ?? run.createdAt)) / 1000);
+  const data = () => [points.map(xOf), points.map((p) => (state.log && p.value <= 0 ? null : p.value))];
+  function rebuild() {
+    chart?.destroy();
+    chart = new uPlot(lossChartOptions(chartBox.clientWidth || 900, state.x, state.log, [{ label: "loss", stroke: COLORS[0] }]), data(), chartBox);
+  }
+  let frame = 0;
+  const redraw = () => {
+    frame ||= requestAnimationFrame(() => {
+      frame = 0;
+      chart.setData(data());
+      count.textContent = String(points.length);
+      if (trace) drawTrace(traceCanvas, trace.objective, trace.grid, points);
+    });
+  };
+  rebuild();
+  redraw();
+
+  const after = points.length > 0 ? points[points.length - 1].seq : -1;
+  const socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/runs/${id}/stream?after=${after}`);
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.type === "points") {
+      for (const point of event.points) if (point.seq > (points.at(-1)?.seq ?? -1)) points.push(point);
+      redraw();
+    } else if (event.type === "epoch") addEpoch(event.summary);
+    else if (event.type === "status" || event.type === "end") {
+      status.textContent = event.status;
+      status.className = `status ${event.status}`;
+      reason.textContent = event.reason ?? "";
+      if (event.type === "status" && event.status === "running") api.get(`/v1/runs/${id}`).then((fresh) => (run = fresh));
+      if (TERMINAL.has(event.status)) cancel.remove();
+    }
+  };
+  return () => {
+    socket.close();
+    chart?.destroy();
+    cancelAnimationFrame(frame);
+  };
+}
+
+function fact(label, value) {
+  return [h("dt", {}, label), h("dd", {}, value)];
+}
+
+/** Every point when there are few enough; else a downsampled curve (each bucket's min and max) up to the latest point. */
+async function loadPoints(run) {
+  const total = run.latestPoint ? run.latestPoint.seq + 1 : 0;
+  if (total === 0) return [];
+  if (total <= FULL_LOAD_LIMIT) return (await api.get(`/v1/runs/${run.id}/metrics?limit=${FULL_LOAD_LIMIT}`)).points;
+  const sampled = (await api.get(`/v1/runs/${run.id}/metrics?points=4000`)).points;
+  return sampled.filter((point) => point.seq <= run.latestPoint.seq).concat(sampled.at(-1)?.seq === run.latestPoint.seq ? [] : [run.latestPoint]);
+}
+
+async function traceContext(run) {
+  const { objectives } = await api.get("/v1/objectives");
+  const objective = objectives.find((candidate) => candidate.name === run.spec.objective);
+  const c = run.spec.c === undefined ? "" : `&c=${run.spec.c}`;
+  const grid = await api.get(`/v1/objectives/${objective.name}/grid?points=${objective.dim === 1 ? 301 : 121}${c}`);
+  return { objective, grid };
+}
+
+function lossChartOptions(width, x, log, series) {
+  return {
+    width,
+    height: 340,
+    scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+    axes: [{ label: x === "samples" ? "samples seen" : x }, { label: "loss" }],
+    series: [{ label: x }, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 1.5, spanGaps: true, points: { show: false } }))],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compare: several runs' curves on one x axis (from /v1/compare, downsampled per run).
+async function compareView(params) {
+  let ids = (params.get("runs") ?? "").split(",").filter(Boolean);
+  if (params.get("sweep")) ids = (await api.get(`/v1/sweeps/${params.get("sweep")}`)).runs.map((run) => run.id);
+  const input = h("input", { id: "compare-runs", size: 80, value: ids.join(","), placeholder: "run ids, comma-separated" });
+  const axis = h("select", { id: "compare-x" }, ["samples", "epoch", "seconds"].map((value) => h("option", { value, selected: value === (params.get("x") ?? "samples") }, value)));
+  const go = () => (location.hash = `#/compare?runs=${input.value.replace(/\s/g, "")}&x=${axis.value}`);
+  axis.onchange = go;
+  const chartBox = h("div", { id: "compare-chart" });
+  view.append(h("h1", {}, "Compare"), h("div", { class: "toolbar" }, input, axis, h("button", { onclick: go }, "Show")), h("div", { class: "panel" }, chartBox));
+  if (ids.length === 0) {
+    chartBox.append(h("p", { class: "muted" }, "Pick runs in the runs table, or give ids or ?sweep=ID."));
+    return () => undefined;
+  }
+  const comparison = await api.get(`/v1/compare?runs=${ids.join(",")}&x=${axis.value}&points=1000`);
+  // uPlot wants one x array: the union of every run's x, with gaps where a run has no point.
+  const xs = [...new Set(comparison.runs.flatMap((run) => run.points.map((p) => p.x)))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = comparison.runs.map((run) => {
+    const column = new Array(xs.length).fill(null);
+    for (const point of run.points) column[index.get(point.x)] = point.value;
+    return column;
+  });
+  const series = comparison.runs.map((run, i) => ({ label: `${run.id.slice(0, 8)} ${run.label}`, stroke: COLORS[i % COLORS.length] }));
+  const chart = new uPlot(lossChartOptions(chartBox.clientWidth || 900, comparison.x, false, series), [xs, ...ys], chartBox);
+  return () => chart.destroy();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submit: a form over the job catalogue; the API's validation errors appear next to their fields.
+const FIELDS = {
+  regression: [
+    { path: "optimizer.name", label: "optimizer", options: ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam"] },
+    { path: "optimizer.lr", label: "learning rate", value: "0.05", number: true },
+    { path: "optimizer.implementation", label: "implementation", options: ["scratch", "builtin"] },
+    { path: "schedule.name", label: "schedule", options: ["constant", "exponential", "polynomial"] },
+    { path: "batchSize", label: "batch size", value: "10", number: true },
+    { path: "epochs", label: "epochs", value: "2", number: true },
+    { path: "seed", label: "seed", value: "1", number: true },
+  ],
+  optimization: [
+    { path: "objective", label: "objective", options: ["square", "xcos", "cosh", "quadratic-2d", "cubic", "tanh", "saddle-2d"] },
+    { path: "method", label: "method", options: ["gd", "newton", "sgd"] },
+    { path: "eta", label: "eta", value: "0.2", number: true },
+    { path: "steps", label: "steps", value: "20", number: true },
+    { path: "start", label: "start (comma-separated)", value: "", list: true },
+    { path: "schedule.name", label: "schedule", options: ["constant", "exponential", "polynomial"] },
+    { path: "seed", label: "seed", value: "1", number: true },
+  ],
+  fixed: { regression: { dataset: "airfoil", model: "linear" }, optimization: {} },
+};
+
+async function submitView() {
+  const kind = h("select", { name: "kind", onchange: () => renderFields() }, ["regression", "optimization"].map((value) => h("option", { value }, value)));
+  const fieldBox = h("div");
+  const formError = h("div", { class: "form-error", id: "form-error" });
+  const form = h("form", { class: "spec", id: "submit-form", onsubmit: (event) => (event.preventDefault(), submit()) },
+    h("label", { "data-path": "kind" }, "kind", kind, h("span", { class: "error" })), fieldBox, formError, h("button", { type: "submit" }, "Submit"));
+  view.append(h("h1", {}, "Submit a job"), h("div", { class: "panel" }, form));
+
+  function renderFields() {
+    fieldBox.replaceChildren(...FIELDS[kind.value].map((field) => h("label", { "data-path": field.path }, field.label,
+      field.options
+        ? h("select", { name: field.path }, field.options.map((option) => h("option", { value: option }, option)))
+        : h("input", { name: field.path, value: field.value }),
+      h("span", { class: "error" }))));
+  }
+
+  function spec() {
+    const result = { kind: kind.value, ...FIELDS.fixed[kind.value] };
+    for (const field of FIELDS[kind.value]) {
+      const raw = form.elements[field.path].value.trim();
+      if (raw === "") continue;
+      const value = field.number ? Number(raw) : field.list ? raw.split(",").map(Number) : raw;
+      const keys = field.path.split(".");
+      let node = result;
+      for (const key of keys.slice(0, -1)) node = node[key] ??= {};
+      node[keys.at(-1)] = value;
+    }
+    return result;
+  }
+
+  async function submit() {
+    for (const span of form.querySelectorAll(".error")) span.textContent = "";
+    formError.textContent = "";
+    try {
+      const created = await api.post("/v1/runs", spec());
+      location.hash = `#/runs/${created.id}`;
+    } catch (error) {
+      const issues = error.body?.issues ?? [];
+      for (const issue of issues) {
+        const span = form.querySelector(`label[data-path="${issue.path}"] .error`);
+        if (span) span.textContent = issue.message;
+        else formError.textContent += `${issue.path}: ${issue.message} `;
+      }
+      if (issues.length === 0) formError.textContent = error.message;
+    }
+  }
+
+  renderFields();
+  return () => undefined;
+}
+
+route(); // last: every view's constants above are initialised by now
