@@ -64,7 +64,12 @@ window.addEventListener("hashchange", route);
 // ---------------------------------------------------------------------------------------------
 // Runs: a filterable, paged table that refreshes itself while runs change.
 async function runsView(params) {
-  const filters = { status: params.get("status") ?? "", kind: params.get("kind") ?? "", model: params.get("model") ?? "" };
+  const filters = {
+    status: params.get("status") ?? "",
+    kind: params.get("kind") ?? "",
+    model: params.get("model") ?? "",
+    dataset: params.get("dataset") ?? "",
+  };
   const cursors = [undefined];
   const selected = new Set();
   const body = h("tbody");
@@ -72,9 +77,17 @@ async function runsView(params) {
   const select = (name, options) =>
     h(
       "select",
-      { "data-filter": name, onchange: (event) => ((filters[name] = event.target.value), cursors.splice(1), refresh()) },
+      { "data-filter": name, onchange: (event) => ((filters[name] = event.target.value), cursors.splice(1), (page = 0), refresh()) },
       options.map((option) => h("option", { value: option, selected: filters[name] === option }, option || `any ${name}`)),
     );
+  const text = (name) =>
+    h("input", {
+      "data-filter": name,
+      placeholder: name,
+      size: 12,
+      value: filters[name],
+      onchange: (event) => ((filters[name] = event.target.value.trim()), cursors.splice(1), (page = 0), refresh()),
+    });
   const compareButton = h("button", { onclick: () => (location.hash = `#/compare?runs=${[...selected].join(",")}`), disabled: true }, "Compare selected");
   const next = h("button", { class: "secondary", onclick: () => refresh(+1) }, "Next page");
   const previous = h("button", { class: "secondary", onclick: () => refresh(-1) }, "Previous page");
@@ -83,6 +96,8 @@ async function runsView(params) {
     h("div", { class: "toolbar" },
       select("status", ["", "queued", "running", "succeeded", "failed", "canceled"]),
       select("kind", ["", "regression", "optimization"]),
+      text("model"),
+      text("dataset"),
       compareButton, previous, next, pageLabel),
     h("table", {}, h("thead", {}, h("tr", {}, ["", "id", "status", "kind", "model", "dataset", "optimizer", "lr", "batch", "final", "duration", "created"].map((title) => h("th", {}, title)))), body),
   );

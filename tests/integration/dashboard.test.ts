@@ -69,6 +69,12 @@ test("submit through the form, watch the curve grow live, reload mid-run, see it
   await page.goto(`${api.baseUrl}/#/`);
   await page.waitForSelector(`tr[data-run="${runId}"] td.status.succeeded`);
   await shot("runs");
+  await page.fill('input[data-filter="model"]', "no-such-model");
+  await page.press('input[data-filter="model"]', "Enter");
+  await page.waitForFunction(() => document.querySelectorAll("tr[data-run]").length === 0);
+  await page.fill('input[data-filter="model"]', "linear");
+  await page.press('input[data-filter="model"]', "Enter");
+  await page.waitForSelector(`tr[data-run="${runId}"]`);
 });
 
 test("the API's validation errors appear next to their fields", async () => {
