@@ -17,7 +17,13 @@ const api = {
       headers: body === undefined ? {} : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const json = await response.json();
+    const text = await response.text();
+    let json;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      json = { message: `HTTP ${response.status}: ${text.slice(0, 200)}` };
+    }
     if (!response.ok) throw Object.assign(new Error(json.message ?? `HTTP ${response.status}`), { status: response.status, body: json });
     return json;
   },
@@ -41,29 +47,32 @@ const fmt = (value, digits = 4) => (typeof value === "number" ? value.toFixed(di
 const duration = (run) => (run.startedAt ? `${((Date.parse(run.finishedAt ?? new Date().toISOString()) - Date.parse(run.startedAt)) / 1000).toFixed(1)} s` : "");
 
 // ---------------------------------------------------------------------------------------------
-// Routing: each view returns a cleanup function (sockets, timers, charts).
-let cleanup = () => {};
+// Routing. A view registers its teardown (sockets, timers, charts) with `onLeave` as soon as it
+// opens something, and checks `current()` after each await: a view the user already left stops there.
+let leaving = [];
+let generation = 0;
 async function route() {
-  cleanup();
-  cleanup = () => {};
+  for (const teardown of leaving.splice(0)) teardown();
+  const mine = ++generation;
+  const context = { current: () => mine === generation, onLeave: (teardown) => (mine === generation ? leaving.push(teardown) : teardown()) };
   const [path, query = ""] = (location.hash.slice(1) || "/").split("?");
   const params = new URLSearchParams(query);
   view.replaceChildren();
   try {
     const runMatch = /^\/runs\/([0-9a-f-]{36})$/.exec(path);
-    if (runMatch) cleanup = await runView(runMatch[1]);
-    else if (path === "/compare") cleanup = await compareView(params);
-    else if (path === "/submit") cleanup = await submitView();
-    else cleanup = await runsView(params);
+    if (runMatch) await runView(runMatch[1], context);
+    else if (path === "/compare") await compareView(params, context);
+    else if (path === "/submit") await submitView();
+    else await runsView(params, context);
   } catch (error) {
-    view.replaceChildren(h("div", { class: "panel" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message)));
+    if (context.current()) view.replaceChildren(h("div", { class: "panel" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message)));
   }
 }
 window.addEventListener("hashchange", route);
 
 // ---------------------------------------------------------------------------------------------
 // Runs: a filterable, paged table that refreshes itself while runs change.
-async function runsView(params) {
+async function runsView(params, context) {
   const filters = {
     status: params.get("status") ?? "",
     kind: params.get("kind") ?? "",
@@ -88,9 +97,9 @@ async function runsView(params) {
       value: filters[name],
       onchange: (event) => ((filters[name] = event.target.value.trim()), cursors.splice(1), (page = 0), refresh()),
     });
-  const compareButton = h("button", { onclick: () => (location.hash = `#/compare?runs=${[...selected].join(",")}`), disabled: true }, "Compare selected");
-  const next = h("button", { class: "secondary", onclick: () => refresh(+1) }, "Next page");
-  const previous = h("button", { class: "secondary", onclick: () => refresh(-1) }, "Previous page");
+  const compareButton = h("button", { onclick: () => (location.hash = `#/compare?runs=${[...selected].map(encodeURIComponent).join(",")}`), disabled: true }, "Compare selected");
+  const next = h("button", { class: "secondary", onclick: () => refresh(+1).catch((error) => alert(error.message)) }, "Next page");
+  const previous = h("button", { class: "secondary", onclick: () => refresh(-1).catch((error) => alert(error.message)) }, "Previous page");
   view.append(
     h("h1", {}, "Runs"),
     h("div", { class: "toolbar" },
@@ -103,13 +112,16 @@ async function runsView(params) {
   );
 
   let page = 0;
+  let latestRequest = 0;
   async function refresh(move = 0) {
     if (move > 0 && !cursors[page + 1]) return;
     page = Math.max(0, page + move);
+    const request = ++latestRequest; // an older answer landing late must not overwrite a newer one
     const query = new URLSearchParams({ limit: "25" });
     for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
     if (cursors[page]) query.set("cursor", cursors[page]);
     const list = await api.get(`/v1/runs?${query}`);
+    if (request !== latestRequest || !context.current()) return;
     cursors[page + 1] = list.nextCursor ?? undefined;
     next.disabled = !list.nextCursor;
     previous.disabled = page === 0;
@@ -137,30 +149,34 @@ async function runsView(params) {
       h("td", {}, final), h("td", {}, duration(run)), h("td", { class: "muted" }, new Date(run.createdAt).toLocaleString()));
   }
 
-  await refresh();
   const timer = setInterval(() => refresh().catch(() => undefined), 2000);
-  return () => clearInterval(timer);
+  context.onLeave(() => clearInterval(timer));
+  await refresh();
 }
 
 // ---------------------------------------------------------------------------------------------
 // One run: facts, a live loss curve, epochs, and for optimization runs the trace over its function.
-async function runView(id) {
+async function runView(id, context) {
   let run = await api.get(`/v1/runs/${id}`);
   const points = await loadPoints(run);
+  if (!context.current()) return;
   const state = { x: "samples", log: false };
   const status = h("span", { class: `status ${run.status}`, id: "run-status" }, run.status);
+  const connection = h("span", { class: "muted", id: "connection" });
   const count = h("span", { id: "point-count" }, String(points.length));
   const reason = h("span", { id: "failure-reason" }, run.failureReason ?? "");
+  const worker = h("span", { id: "worker" });
+  const showWorker = () => (worker.textContent = run.workerId ? `${run.workerId} (${run.backend}, attempt ${run.attempt})` : "not started");
+  showWorker();
   const epochBody = h("tbody");
   const chartBox = h("div", { id: "loss-chart" });
-  const cancel = h("button", { class: "secondary", id: "cancel", onclick: async () => { await api.post(`/v1/runs/${id}/cancel`).catch((error) => alert(error.message)); } }, "Cancel run");
+  const cancel = h("button", { class: "secondary", id: "cancel", onclick: () => api.post(`/v1/runs/${id}/cancel`).catch((error) => alert(error.message)) }, "Cancel run");
   const traceCanvas = run.kind === "optimization" ? h("canvas", { class: "trace", id: "trace", width: 640, height: 420 }) : null;
   view.append(...[
-    h("h1", {}, `Run ${id.slice(0, 8)} `, status),
+    h("h1", {}, `Run ${id.slice(0, 8)} `, status, " ", connection),
     h("div", { class: "panel facts" },
       ...fact("kind", `${run.kind} · ${run.model} · ${run.dataset} · ${run.optimizer}`),
-      ...fact("worker", run.workerId ? `${run.workerId} (${run.backend}, attempt ${run.attempt})` : "not started"),
-      ...fact("points", count), ...fact("reason", reason), ...fact("created", new Date(run.createdAt).toLocaleString())),
+      ...fact("worker", worker), ...fact("points", count), ...fact("reason", reason), ...fact("created", new Date(run.createdAt).toLocaleString())),
     h("div", { class: "toolbar" },
       h("label", {}, "x axis ", h("select", { id: "x-axis", onchange: (event) => ((state.x = event.target.value), rebuild()) },
         ["samples", "epoch", "seconds"].map((value) => h("option", { value }, value)))),
@@ -176,46 +192,89 @@ async function runView(id) {
   const addEpoch = (e) => shownEpochs.has(e.epoch) || shownEpochs.add(e.epoch) && epochBody.append(h("tr", {}, h("td", {}, String(e.epoch)), h("td", {}, fmt(e.loss)), h("td", {}, fmt(e.trainAccuracy, 3)), h("td", {}, fmt(e.testAccuracy, 3)), h("td", {}, fmt(e.seconds, 2))));
   run.epochs.forEach(addEpoch);
 
-  const trace = traceCanvas ? await traceContext(run) : null;
+  // The chart's columns grow with each point; rebuilt only when the x axis or the y scale changes.
+  const origin = () => Date.parse(run.startedAt ?? points[0]?.wallTime ?? run.createdAt);
+  const xOf = (point) => (state.x === "samples" ? point.samplesSeen : state.x === "epoch" ? point.epoch : (Date.parse(point.wallTime) - origin()) / 1000);
+  const yOf = (point) => (state.log && point.value <= 0 ? null : point.value);
+  let columns = [[], []];
   let chart;
-  const xOf = (point) => (state.x === "samples" ? point.samplesSeen : state.x === "epoch" ? point.epoch : (Date.parse(point.wallTime) - Date.parse(run.startedAt ?? points[0]?.wallTime ?? run.createdAt)) / 1000);
-  const data = () => [points.map(xOf), points.map((p) => (state.log && p.value <= 0 ? null : p.value))];
   function rebuild() {
+    columns = [points.map(xOf), points.map(yOf)];
     chart?.destroy();
-    chart = new uPlot(lossChartOptions(chartBox.clientWidth || 900, state.x, state.log, [{ label: "loss", stroke: COLORS[0] }]), data(), chartBox);
+    chart = new uPlot(lossChartOptions(chartBox.clientWidth || 900, state.x, state.log, [{ label: "loss", stroke: COLORS[0] }]), columns, chartBox);
   }
-  let frame = 0;
+  const trace = traceCanvas ? await traceContext(run) : null;
+  if (!context.current()) return;
+  rebuild();
+  let redrawTimer = 0;
   const redraw = () => {
-    frame ||= requestAnimationFrame(() => {
-      frame = 0;
-      chart.setData(data());
+    redrawTimer ||= setTimeout(() => {
+      redrawTimer = 0; // at most four redraws a second, however fast points arrive
+      chart.setData(columns);
       count.textContent = String(points.length);
       if (trace) drawTrace(traceCanvas, trace.objective, trace.grid, points);
-    });
+    }, 250);
   };
-  rebuild();
   redraw();
 
-  const after = points.length > 0 ? points[points.length - 1].seq : -1;
-  const socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/runs/${id}/stream?after=${after}`);
-  socket.onmessage = (message) => {
-    const event = JSON.parse(message.data);
+  const onMessage = (event) => {
     if (event.type === "points") {
-      for (const point of event.points) if (point.seq > (points.at(-1)?.seq ?? -1)) points.push(point);
+      for (const point of event.points) {
+        if (point.seq <= (points.at(-1)?.seq ?? -1)) continue;
+        points.push(point);
+        columns[0].push(xOf(point));
+        columns[1].push(yOf(point));
+      }
       redraw();
     } else if (event.type === "epoch") addEpoch(event.summary);
     else if (event.type === "status" || event.type === "end") {
       status.textContent = event.status;
       status.className = `status ${event.status}`;
       reason.textContent = event.reason ?? "";
-      if (event.type === "status" && event.status === "running") api.get(`/v1/runs/${id}`).then((fresh) => (run = fresh));
+      api.get(`/v1/runs/${id}`).then((fresh) => ((run = fresh), showWorker())).catch(() => undefined);
       if (TERMINAL.has(event.status)) cancel.remove();
     }
   };
-  return () => {
-    socket.close();
+  const stream = followStream(id, () => points.at(-1)?.seq ?? -1, onMessage, (text) => (connection.textContent = text));
+  context.onLeave(() => {
+    stream.close();
     chart?.destroy();
-    cancelAnimationFrame(frame);
+    clearTimeout(redrawTimer);
+  });
+}
+
+/**
+ * A run's WebSocket that reconnects (with ?after= the last point held, backing off up to 10 s)
+ * whenever the server drops it before sending `end`. `onState` shows the connection to the user.
+ */
+function followStream(id, lastSeq, onMessage, onState) {
+  let socket;
+  let ended = false;
+  let closed = false;
+  let delay = 500;
+  let retry = 0;
+  const open = () => {
+    socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/runs/${id}/stream?after=${lastSeq()}`);
+    socket.onopen = () => ((delay = 500), onState(""));
+    socket.onmessage = (message) => {
+      const event = JSON.parse(message.data);
+      if (event.type === "end") ended = true;
+      onMessage(event);
+    };
+    socket.onclose = () => {
+      if (ended || closed) return;
+      onState(`disconnected; reconnecting in ${Math.round(delay / 1000)} s`);
+      retry = setTimeout(open, delay);
+      delay = Math.min(delay * 2, 10_000);
+    };
+  };
+  open();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(retry);
+      socket.close();
+    },
   };
 }
 
@@ -252,20 +311,21 @@ function lossChartOptions(width, x, log, series) {
 
 // ---------------------------------------------------------------------------------------------
 // Compare: several runs' curves on one x axis (from /v1/compare, downsampled per run).
-async function compareView(params) {
+async function compareView(params, context) {
   let ids = (params.get("runs") ?? "").split(",").filter(Boolean);
   if (params.get("sweep")) ids = (await api.get(`/v1/sweeps/${params.get("sweep")}`)).runs.map((run) => run.id);
   const input = h("input", { id: "compare-runs", size: 80, value: ids.join(","), placeholder: "run ids, comma-separated" });
   const axis = h("select", { id: "compare-x" }, ["samples", "epoch", "seconds"].map((value) => h("option", { value, selected: value === (params.get("x") ?? "samples") }, value)));
-  const go = () => (location.hash = `#/compare?runs=${input.value.replace(/\s/g, "")}&x=${axis.value}`);
+  const go = () => (location.hash = `#/compare?runs=${encodeURIComponent(input.value.replace(/\s/g, ""))}&x=${axis.value}`);
   axis.onchange = go;
   const chartBox = h("div", { id: "compare-chart" });
   view.append(h("h1", {}, "Compare"), h("div", { class: "toolbar" }, input, axis, h("button", { onclick: go }, "Show")), h("div", { class: "panel" }, chartBox));
   if (ids.length === 0) {
     chartBox.append(h("p", { class: "muted" }, "Pick runs in the runs table, or give ids or ?sweep=ID."));
-    return () => undefined;
+    return;
   }
-  const comparison = await api.get(`/v1/compare?runs=${ids.join(",")}&x=${axis.value}&points=1000`);
+  const comparison = await api.get(`/v1/compare?runs=${ids.map(encodeURIComponent).join(",")}&x=${axis.value}&points=1000`);
+  if (!context.current()) return;
   // uPlot wants one x array: the union of every run's x, with gaps where a run has no point.
   const xs = [...new Set(comparison.runs.flatMap((run) => run.points.map((p) => p.x)))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
@@ -276,7 +336,7 @@ async function compareView(params) {
   });
   const series = comparison.runs.map((run, i) => ({ label: `${run.id.slice(0, 8)} ${run.label}`, stroke: COLORS[i % COLORS.length] }));
   const chart = new uPlot(lossChartOptions(chartBox.clientWidth || 900, comparison.x, false, series), [xs, ...ys], chartBox);
-  return () => chart.destroy();
+  context.onLeave(() => chart.destroy());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -324,6 +384,7 @@ async function submitView() {
     for (const field of FIELDS[kind.value]) {
       const raw = form.elements[field.path].value.trim();
       if (raw === "") continue;
+      if (field.path === "optimizer.lr" && form.elements["optimizer.name"]?.value === "adadelta") continue; // adadelta has no learning rate
       const value = field.number ? Number(raw) : field.list ? raw.split(",").map(Number) : raw;
       const keys = field.path.split(".");
       let node = result;
@@ -351,7 +412,6 @@ async function submitView() {
   }
 
   renderFields();
-  return () => undefined;
 }
 
 route(); // last: every view's constants above are initialised by now

@@ -27,6 +27,9 @@ function drawAxes(context, canvas, xRange, yRange, view) {
 }
 
 function drawPath(context, view, coordinates) {
+  context.beginPath();
+  context.rect(view.margin, view.margin, view.width, view.height);
+  context.clip(); // iterates beyond the plotted range leave the frame instead of covering the labels
   context.strokeStyle = "#d9480f";
   context.fillStyle = "#d9480f";
   context.lineWidth = 1.5;
@@ -43,15 +46,32 @@ function drawPath(context, view, coordinates) {
 export function drawTrace(canvas, objective, grid, points) {
   const context = canvas.getContext("2d");
   context.clearRect(0, 0, canvas.width, canvas.height);
+  context.save();
+  try {
+    draw(context, canvas, objective, grid, points);
+  } finally {
+    context.restore();
+  }
+}
+
+function draw(context, canvas, objective, grid, points) {
   const xRange = [grid.x[0], grid.x[grid.x.length - 1]];
   if (objective.dim === 1) {
     const values = grid.f.filter((value) => value !== null);
-    const yRange = [Math.min(...values), Math.max(...values)];
+    const low = Math.min(...values);
+    const yRange = [low, Math.max(...values, low + 1e-9)]; // a flat curve still gets a range
     const view = frame(canvas, xRange, yRange);
     drawAxes(context, canvas, xRange, yRange, view);
     context.strokeStyle = "#2f6fde";
     context.beginPath();
-    grid.x.forEach((x, i) => (i === 0 ? context.moveTo(view.x(x), view.y(grid.f[i])) : context.lineTo(view.x(x), view.y(grid.f[i]))));
+    let drawing = false; // where f overflowed (null) the curve has a gap
+    grid.x.forEach((x, i) => {
+      const value = grid.f[i];
+      if (value === null) return void (drawing = false);
+      if (drawing) context.lineTo(view.x(x), view.y(value));
+      else context.moveTo(view.x(x), view.y(value));
+      drawing = true;
+    });
     context.stroke();
     drawPath(context, view, points.map((point) => [point.x[0], point.value]));
     return;
@@ -67,7 +87,7 @@ export function drawTrace(canvas, objective, grid, points) {
     grid.x.forEach((x, i) => {
       const value = grid.f[j][i];
       // Shaded by log level, with bands every tenth of the range: a contour map without iso-lines.
-      const level = value === null ? 1 : Math.log1p(value - low) / Math.log1p(high - low);
+      const level = value === null || high === low ? 1 : Math.log1p(value - low) / Math.log1p(high - low);
       const band = Math.floor(level * 10) / 10;
       context.fillStyle = `hsl(${220 - band * 180}, 60%, ${88 - band * 30}%)`;
       context.fillRect(view.x(x) - cellWidth / 2, view.y(y) - cellHeight / 2, cellWidth, cellHeight);

@@ -47,6 +47,7 @@ try {
   if (response.status !== 202) throw new Error(`the API refused the spec (${response.status}): ${created.message}`);
   const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as { samplesTotal: number };
   const end = await followRun({ wsUrl, runId: created.id, samplesTotal: run.samplesTotal });
+  if (!end) throw new Error("stopped following before the run ended");
 
   const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as RunView;
   console.log(`\n${describeRun(summary)}`);

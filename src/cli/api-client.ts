@@ -28,7 +28,12 @@ export function createApiClient(baseUrl: string) {
       throw new UnreachableError(`cannot reach Lossline at ${baseUrl} (${cause}); is the API running (npm run api)? Set LOSSLINE_URL to point elsewhere.`);
     }
     const text = await response.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ApiError(response.status, { message: `the server at ${baseUrl} answered HTTP ${response.status} with something that is not JSON` });
+    }
     if (!response.ok) throw new ApiError(response.status, (parsed ?? {}) as Partial<ErrorBody>);
     return parsed as T;
   }

@@ -24,13 +24,22 @@ export async function submit(api: ApiClient, io: Io, specPath: string, follow: b
   return follow ? followToEnd(api, io, created.id) : 0;
 }
 
-/** Follows a run until it ends; Ctrl-C asks whether to cancel it. Exit code 0 only if it succeeded. */
+/**
+ * Follows a run until it ends. Ctrl-C stops following first (so nothing redraws over the question),
+ * then asks whether to cancel the run; a second Ctrl-C at the question means no.
+ * Exit code 0 only if the run succeeded; 130 after Ctrl-C.
+ */
 export async function followToEnd(api: ApiClient, io: Io, runId: string): Promise<number> {
   const run = await api.get<RunView>(`/v1/runs/${runId}`);
-  const onInterrupt = () => void askToCancel(api, io, runId).then(() => process.exit(130));
+  const interrupt = new AbortController();
+  const onInterrupt = () => interrupt.abort();
   process.once("SIGINT", onInterrupt);
   try {
-    const end = await followRun({ wsUrl: api.wsUrl, runId, samplesTotal: run.samplesTotal, out: io.out });
+    const end = await followRun({ wsUrl: api.wsUrl, runId, samplesTotal: run.samplesTotal, out: io.out, signal: interrupt.signal });
+    if (!end) {
+      await askToCancel(api, io, runId);
+      return 130;
+    }
     io.out.write(`\n${describeRun(await api.get<RunView>(`/v1/runs/${runId}`))}\n`);
     return end.status === "succeeded" ? 0 : 1;
   } finally {
@@ -39,12 +48,21 @@ export async function followToEnd(api: ApiClient, io: Io, runId: string): Promis
 }
 
 async function askToCancel(api: ApiClient, io: Io, runId: string): Promise<void> {
-  if (!io.input.isTTY) return;
+  const leave = () => void io.out.write(`\nleft running; follow it again with: lossline follow ${runId}\n`);
+  if (!io.input.isTTY) return leave();
   const prompt = createInterface({ input: io.input, output: io.out });
-  const answer = await prompt.question(`\ncancel run ${runId}? [y/N] `);
-  prompt.close();
+  const asked = new AbortController();
+  prompt.on("SIGINT", () => asked.abort());
+  let answer = "";
+  try {
+    answer = await prompt.question(`\ncancel run ${runId}? [y/N] `, { signal: asked.signal });
+  } catch {
+    answer = ""; // Ctrl-C again: no
+  } finally {
+    prompt.close();
+  }
   if (/^y(es)?$/i.test(answer.trim())) await cancel(api, io, runId);
-  else io.out.write(`left running; follow it again with: lossline follow ${runId}\n`);
+  else leave();
 }
 
 export async function runs(api: ApiClient, io: Io, filters: Record<string, string | undefined>): Promise<number> {
@@ -75,10 +93,9 @@ interface MetricsPage {
 export async function metrics(api: ApiClient, io: Io, runId: string, csv: boolean, points?: string): Promise<number> {
   const rows: MetricsPage["points"] = [];
   for (let after = -1; ; ) {
-    const query = points ? `points=${points}` : `after=${after}`;
-    const page = await api.get<MetricsPage>(`/v1/runs/${runId}/metrics?${query}`);
+    const page = await api.get<MetricsPage>(`/v1/runs/${runId}/metrics?after=${after}${points ? `&points=${points}` : ""}`);
     rows.push(...page.points);
-    if (points || page.nextAfter === null) break;
+    if (page.nextAfter === null) break; // a downsampled answer is whole; a plain one may come in pages
     after = page.nextAfter;
   }
   const header = ["seq", "samplesSeen", "epoch", "value", "wallTime", ...(rows.some((p) => p.x) ? ["x", "eta"] : [])];

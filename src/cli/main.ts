@@ -16,6 +16,14 @@ const USAGE = `usage: lossline <command> [options]      (talks to LOSSLINE_URL, 
 
 /** Runs one command; returns the process exit code (0 ok, 1 failure, 2 the API refused the request). */
 export async function main(argv: string[], io: commands.Io): Promise<number> {
+  try {
+    return await run(argv, io);
+  } catch (error) {
+    return report(error, io);
+  }
+}
+
+async function run(argv: string[], io: commands.Io): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -36,35 +44,32 @@ export async function main(argv: string[], io: commands.Io): Promise<number> {
   const [command, argument] = positionals;
   if (values.help || !command) return usage(io, values.help ? 0 : 1);
   const api = createApiClient(loadCliConfig().LOSSLINE_URL);
-  try {
-    switch (command) {
-      case "submit":
-        return argument ? await commands.submit(api, io, argument, values.follow === true) : usage(io, 1);
-      case "follow":
-        return argument ? await commands.followToEnd(api, io, argument) : usage(io, 1);
-      case "runs": {
-        const { status, kind, model, dataset, sweep: sweepId, limit, cursor } = values;
-        return await commands.runs(api, io, { status, kind, model, dataset, sweepId, limit, cursor });
-      }
-      case "show":
-        return argument ? await commands.show(api, io, argument) : usage(io, 1);
-      case "cancel":
-        return argument ? await commands.cancel(api, io, argument) : usage(io, 1);
-      case "metrics":
-        return argument ? await commands.metrics(api, io, argument, values.csv === true, values.points) : usage(io, 1);
-      case "sweep":
-        return argument ? await commands.sweep(api, io, argument) : usage(io, 1);
-      default:
-        io.out.write(`unknown command ${command}\n`);
-        return usage(io, 1);
+  switch (command) {
+    case "submit":
+      return argument ? await commands.submit(api, io, argument, values.follow === true) : usage(io, 1);
+    case "follow":
+      return argument ? await commands.followToEnd(api, io, argument) : usage(io, 1);
+    case "runs": {
+      const { status, kind, model, dataset, sweep: sweepId, limit, cursor } = values;
+      return await commands.runs(api, io, { status, kind, model, dataset, sweepId, limit, cursor });
     }
-  } catch (error) {
-    return report(error, io);
+    case "show":
+      return argument ? await commands.show(api, io, argument) : usage(io, 1);
+    case "cancel":
+      return argument ? await commands.cancel(api, io, argument) : usage(io, 1);
+    case "metrics":
+      return argument ? await commands.metrics(api, io, argument, values.csv === true, values.points) : usage(io, 1);
+    case "sweep":
+      return argument ? await commands.sweep(api, io, argument) : usage(io, 1);
+    default:
+      process.stderr.write(`unknown command ${command}\n`);
+      return usage(io, 1);
   }
 }
 
+/** Asked for (--help): on stdout; as a complaint about the arguments: on stderr. */
 function usage(io: commands.Io, code: number): number {
-  io.out.write(USAGE);
+  (code === 0 ? io.out : process.stderr).write(USAGE);
   return code;
 }
 

@@ -89,6 +89,13 @@ test("a rejected spec shows the API's field errors, not a stack trace; a dead se
   assert.equal(down.code, 1);
   assert.match(down.err, new RegExp(`^cannot reach Lossline at http://127\\.0\\.0\\.1:${closedPort} \\(ECONNREFUSED\\)`));
 
+  const badOption = await lossline(["runs", "--bogus"]);
+  assert.equal(badOption.code, 1);
+  assert.match(badOption.err, /^error: Unknown option '--bogus'/);
+  const badUrl = await lossline(["runs"], "ftp://example");
+  assert.equal(badUrl.code, 1);
+  assert.match(badUrl.err, /^error: LOSSLINE_URL: /);
+
   const unknown = await lossline(["show", "00000000-0000-4000-8000-000000000000"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /error 404/);

@@ -107,14 +107,16 @@ test("compare overlays runs on one chart; an optimization run draws its trace", 
   await page.goto(`${api.baseUrl}/#/runs/${json.id}`);
   await page.waitForSelector("canvas#trace");
   await page.waitForFunction(() => Number(document.querySelector("#point-count")?.textContent) === 21);
-  // The path starts at (-5, -2): the canvas has the path's orange there, not just the background.
-  const painted = await page.evaluate(() => {
+  // The iterates' path is drawn in orange over the shaded map (redraws are throttled: wait for it).
+  const orangePixels = () => {
     const canvas = document.querySelector("canvas#trace") as HTMLCanvasElement;
     const pixels = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
     let orange = 0;
     for (let i = 0; i < pixels.length; i += 4) if (pixels[i]! > 200 && pixels[i + 1]! < 100 && pixels[i + 2]! < 50) orange++;
     return orange;
-  });
+  };
+  await page.waitForFunction(orangePixels, undefined, { timeout: 5_000 });
+  const painted = await page.evaluate(orangePixels);
   assert.ok(painted > 50, `trace pixels: ${painted}`);
   await shot("trace");
 });
