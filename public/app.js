@@ -315,11 +315,15 @@ async function compareView(params, context) {
   let ids = (params.get("runs") ?? "").split(",").filter(Boolean);
   if (params.get("sweep")) ids = (await api.get(`/v1/sweeps/${params.get("sweep")}`)).runs.map((run) => run.id);
   const input = h("input", { id: "compare-runs", size: 80, value: ids.join(","), placeholder: "run ids, comma-separated" });
+  const sweepInput = h("input", { id: "compare-sweep", size: 38, value: params.get("sweep") ?? "", placeholder: "or a sweep id" });
   const axis = h("select", { id: "compare-x" }, ["samples", "epoch", "seconds"].map((value) => h("option", { value, selected: value === (params.get("x") ?? "samples") }, value)));
-  const go = () => (location.hash = `#/compare?runs=${encodeURIComponent(input.value.replace(/\s/g, ""))}&x=${axis.value}`);
+  const go = () =>
+    (location.hash = sweepInput.value.trim() && sweepInput.value.trim() !== (params.get("sweep") ?? "")
+      ? `#/compare?sweep=${encodeURIComponent(sweepInput.value.trim())}&x=${axis.value}`
+      : `#/compare?runs=${encodeURIComponent(input.value.replace(/\s/g, ""))}&x=${axis.value}`);
   axis.onchange = go;
   const chartBox = h("div", { id: "compare-chart" });
-  view.append(h("h1", {}, "Compare"), h("div", { class: "toolbar" }, input, axis, h("button", { onclick: go }, "Show")), h("div", { class: "panel" }, chartBox));
+  view.append(h("h1", {}, "Compare"), h("div", { class: "toolbar" }, input, sweepInput, axis, h("button", { onclick: go }, "Show")), h("div", { class: "panel" }, chartBox));
   if (ids.length === 0) {
     chartBox.append(h("p", { class: "muted" }, "Pick runs in the runs table, or give ids or ?sweep=ID."));
     return;
@@ -346,7 +350,14 @@ const FIELDS = {
     { path: "optimizer.name", label: "optimizer", options: ["sgd", "momentum", "adagrad", "rmsprop", "adadelta", "adam"] },
     { path: "optimizer.lr", label: "learning rate", value: "0.05", number: true },
     { path: "optimizer.implementation", label: "implementation", options: ["scratch", "builtin"] },
+    { path: "optimizer.momentum", label: "momentum (momentum)", value: "", number: true },
+    { path: "optimizer.gamma", label: "gamma (rmsprop)", value: "", number: true },
+    { path: "optimizer.rho", label: "rho (adadelta)", value: "", number: true },
+    { path: "optimizer.beta1", label: "beta1 (adam)", value: "", number: true },
+    { path: "optimizer.beta2", label: "beta2 (adam)", value: "", number: true },
     { path: "schedule.name", label: "schedule", options: ["constant", "exponential", "polynomial"] },
+    { path: "schedule.rate", label: "schedule rate", value: "", number: true },
+    { path: "schedule.power", label: "schedule power (polynomial)", value: "", number: true },
     { path: "batchSize", label: "batch size", value: "10", number: true },
     { path: "epochs", label: "epochs", value: "2", number: true },
     { path: "seed", label: "seed", value: "1", number: true },
@@ -357,13 +368,20 @@ const FIELDS = {
     { path: "eta", label: "eta", value: "0.2", number: true },
     { path: "steps", label: "steps", value: "20", number: true },
     { path: "start", label: "start (comma-separated)", value: "", list: true },
+    { path: "c", label: "constant c", value: "", number: true },
+    { path: "noise.mean", label: "noise mean (sgd)", value: "", number: true },
+    { path: "noise.std", label: "noise std (sgd)", value: "", number: true },
     { path: "schedule.name", label: "schedule", options: ["constant", "exponential", "polynomial"] },
+    { path: "schedule.rate", label: "schedule rate", value: "", number: true },
+    { path: "schedule.power", label: "schedule power (polynomial)", value: "", number: true },
     { path: "seed", label: "seed", value: "1", number: true },
   ],
   fixed: { regression: { dataset: "airfoil", model: "linear" }, optimization: {} },
 };
 
 async function submitView() {
+  const { objectives } = await api.get("/v1/objectives");
+  FIELDS.optimization[0].options = objectives.map((objective) => objective.name);
   const kind = h("select", { name: "kind", onchange: () => renderFields() }, ["regression", "optimization"].map((value) => h("option", { value }, value)));
   const fieldBox = h("div");
   const formError = h("div", { class: "form-error", id: "form-error" });

@@ -120,3 +120,33 @@ test("compare overlays runs on one chart; an optimization run draws its trace", 
   assert.ok(painted > 50, `trace pixels: ${painted}`);
   await shot("trace");
 });
+
+test("the cancel button stops a running run; hyperparameters and sweeps go through the form and compare view", async () => {
+  const long = await postJson(api.baseUrl, "/v1/runs", { ...SEED_REGRESSION_SPEC, batchSize: 1, epochs: 1000 });
+  await page.goto(`${api.baseUrl}/#/runs/${long.json.id}`);
+  await page.waitForFunction(() => document.querySelector("#run-status")?.textContent === "running", undefined, { timeout: 30_000 });
+  await page.click("#cancel");
+  await page.waitForFunction(() => document.querySelector("#run-status")?.textContent === "canceled", undefined, { timeout: 10_000 });
+  assert.match((await page.textContent("#failure-reason"))!, /^canceled by request at [\d,]+ samples$/);
+
+  await page.goto(`${api.baseUrl}/#/submit`);
+  await page.selectOption('select[name="optimizer.name"]', "adam");
+  await page.fill('input[name="optimizer.lr"]', "0.01");
+  await page.fill('input[name="optimizer.beta1"]', "0.8");
+  await page.selectOption('select[name="schedule.name"]', "polynomial");
+  await page.fill('input[name="schedule.power"]', "0.25");
+  await page.click('button[type="submit"]');
+  await page.waitForURL(/#\/runs\/[0-9a-f-]{36}$/);
+  const adamId = /#\/runs\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
+  const spec = (await db.prisma.run.findUniqueOrThrow({ where: { id: adamId } })).spec as Record<string, any>;
+  assert.deepEqual([spec.optimizer.name, spec.optimizer.beta1, spec.schedule.name, spec.schedule.power], ["adam", 0.8, "polynomial", 0.25]);
+
+  const sweep = await postJson(api.baseUrl, "/v1/sweeps", { base: SEED_REGRESSION_SPEC, grid: { "optimizer.lr": [0.05, 0.1] } });
+  await waitFor(async () => (await db.prisma.run.count({ where: { sweepId: sweep.json.id, status: "succeeded" } })) === 2, 30_000, "the sweep");
+  await page.goto(`${api.baseUrl}/#/compare?sweep=${sweep.json.id}`);
+  await page.waitForSelector("#compare-chart canvas");
+  const legend = await page.locator("#compare-chart .u-legend .u-series").allTextContents();
+  assert.equal(legend.length, 3, legend.join(" | "));
+  assert.ok(legend.some((entry) => entry.includes("optimizer.lr=0.1")));
+  await shot("compare-sweep");
+});
