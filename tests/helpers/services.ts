@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { createApiService, type ApiService } from "../../src/api-service.js";
@@ -149,3 +150,21 @@ export function inspect(env: Record<string, string>) {
 
 /** The seed job with some fields changed. */
 export const airfoilSpec = (overrides: Record<string, unknown> = {}) => ({ ...SEED_REGRESSION_SPEC, ...overrides });
+
+/**
+ * For a test file: one API instance and one real worker process on the file's own queue and Redis
+ * prefix, started before its tests and stopped after them. `api` and `worker` are set once started.
+ */
+export function useApiAndWorker(envOverrides: Record<string, string> = {}) {
+  const env = testEnv(envOverrides);
+  const stack = { env, db: inspect(env), api: undefined as unknown as RunningApi, worker: undefined as unknown as WorkerProcess };
+  before(async () => {
+    [stack.api, stack.worker] = await Promise.all([startApi(env), startWorker(env)]);
+  });
+  after(async () => {
+    await stack.worker?.stop();
+    await stack.api?.service.close();
+    await stack.db.close();
+  });
+  return stack;
+}

@@ -3,29 +3,19 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
 import { freePort } from "../../scripts/local-services.js";
-import { inspect, startApi, startWorker, testEnv, type RunningApi, type WorkerProcess } from "../helpers/services.js";
+import { useApiAndWorker } from "../helpers/services.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const env = testEnv();
-const db = inspect(env);
+const stack = useApiAndWorker();
+const { db } = stack;
 const dir = mkdtempSync(join(tmpdir(), "lossline-cli-"));
-let api: RunningApi;
-let worker: WorkerProcess;
-before(async () => {
-  [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
-});
-after(async () => {
-  await worker?.stop();
-  await api?.service.close();
-  await db.close();
-});
 
 /** Runs `lossline ARGS` as a user would (the package's bin), against this test's API. */
-function lossline(args: string[], url = api.baseUrl): Promise<{ code: number | null; out: string; err: string }> {
+function lossline(args: string[], url = stack.api.baseUrl): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["bin/lossline.mjs", ...args], { cwd: ROOT, env: { ...process.env, LOSSLINE_URL: url } });
     let out = "";

@@ -5,22 +5,19 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
-import { inspect, postJson, startApi, startWorker, testEnv, waitFor, type RunningApi, type WorkerProcess } from "../helpers/services.js";
+import { postJson, useApiAndWorker, waitFor } from "../helpers/services.js";
 
 // The dashboard in a real browser: Debian's Chromium driven by playwright-core. Screenshots land in test-artifacts/.
 const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts", import.meta.url));
-const env = testEnv();
-const db = inspect(env);
-let api: RunningApi;
-let worker: WorkerProcess;
+const stack = useApiAndWorker();
+const { db } = stack;
 let browser: Browser;
 let page: Page;
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -30,16 +27,13 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
-  await worker?.stop();
-  await api?.service.close();
-  await db.close();
 });
 
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 const pointCount = async () => Number(await page.textContent("#point-count"));
 
 test("submit through the form, watch the curve grow live, reload mid-run, see it finish", async () => {
-  await page.goto(`${api.baseUrl}/#/submit`);
+  await page.goto(`${stack.api.baseUrl}/#/submit`);
   await page.selectOption('select[name="optimizer.name"]', "sgd");
   await page.fill('input[name="optimizer.lr"]', "0.005");
   await page.fill('input[name="batchSize"]', "1");
@@ -66,7 +60,7 @@ test("submit through the form, watch the curve grow live, reload mid-run, see it
   await page.check("#log-y");
   assert.equal(await page.locator("#loss-chart .u-wrap").count(), 1, "the chart is rebuilt, not duplicated");
 
-  await page.goto(`${api.baseUrl}/#/`);
+  await page.goto(`${stack.api.baseUrl}/#/`);
   await page.waitForSelector(`tr[data-run="${runId}"] td.status.succeeded`);
   await shot("runs");
   await page.fill('input[data-filter="model"]', "no-such-model");
@@ -78,7 +72,7 @@ test("submit through the form, watch the curve grow live, reload mid-run, see it
 });
 
 test("the API's validation errors appear next to their fields", async () => {
-  await page.goto(`${api.baseUrl}/#/submit`);
+  await page.goto(`${stack.api.baseUrl}/#/submit`);
   await page.fill('input[name="optimizer.lr"]', "-1");
   await page.fill('input[name="batchSize"]', "5000");
   await page.click('button[type="submit"]');
@@ -92,19 +86,19 @@ test("the API's validation errors appear next to their fields", async () => {
 test("compare overlays runs on one chart; an optimization run draws its trace", async () => {
   const ids: string[] = [];
   for (const lr of [0.05, 0.2]) {
-    const { json } = await postJson(api.baseUrl, "/v1/runs", { ...SEED_REGRESSION_SPEC, optimizer: { name: "sgd", lr } });
+    const { json } = await postJson(stack.api.baseUrl, "/v1/runs", { ...SEED_REGRESSION_SPEC, optimizer: { name: "sgd", lr } });
     ids.push(json.id);
   }
   await waitFor(async () => (await db.prisma.run.count({ where: { id: { in: ids }, status: "succeeded" } })) === 2, 30_000, "both runs");
-  await page.goto(`${api.baseUrl}/#/compare?runs=${ids.join(",")}&x=samples`);
+  await page.goto(`${stack.api.baseUrl}/#/compare?runs=${ids.join(",")}&x=samples`);
   await page.waitForSelector("#compare-chart canvas");
   const legend = await page.locator("#compare-chart .u-legend .u-series").allTextContents();
   assert.equal(legend.length, 3, `x and two runs: ${legend.join(" | ")}`);
   await shot("compare");
 
-  const { json } = await postJson(api.baseUrl, "/v1/runs", { kind: "optimization", objective: "quadratic-2d", method: "gd", eta: 0.1, steps: 20 });
+  const { json } = await postJson(stack.api.baseUrl, "/v1/runs", { kind: "optimization", objective: "quadratic-2d", method: "gd", eta: 0.1, steps: 20 });
   await waitFor(async () => (await db.prisma.run.findUniqueOrThrow({ where: { id: json.id } })).status === "succeeded", 30_000, "the trace");
-  await page.goto(`${api.baseUrl}/#/runs/${json.id}`);
+  await page.goto(`${stack.api.baseUrl}/#/runs/${json.id}`);
   await page.waitForSelector("canvas#trace");
   await page.waitForFunction(() => Number(document.querySelector("#point-count")?.textContent) === 21);
   // The iterates' path is drawn in orange over the shaded map (redraws are throttled: wait for it).
@@ -122,14 +116,14 @@ test("compare overlays runs on one chart; an optimization run draws its trace", 
 });
 
 test("the cancel button stops a running run; hyperparameters and sweeps go through the form and compare view", async () => {
-  const long = await postJson(api.baseUrl, "/v1/runs", { ...SEED_REGRESSION_SPEC, batchSize: 1, epochs: 1000 });
-  await page.goto(`${api.baseUrl}/#/runs/${long.json.id}`);
+  const long = await postJson(stack.api.baseUrl, "/v1/runs", { ...SEED_REGRESSION_SPEC, batchSize: 1, epochs: 1000 });
+  await page.goto(`${stack.api.baseUrl}/#/runs/${long.json.id}`);
   await page.waitForFunction(() => document.querySelector("#run-status")?.textContent === "running", undefined, { timeout: 30_000 });
   await page.click("#cancel");
   await page.waitForFunction(() => document.querySelector("#run-status")?.textContent === "canceled", undefined, { timeout: 10_000 });
   assert.match((await page.textContent("#failure-reason"))!, /^canceled by request at [\d,]+ samples$/);
 
-  await page.goto(`${api.baseUrl}/#/submit`);
+  await page.goto(`${stack.api.baseUrl}/#/submit`);
   await page.selectOption('select[name="optimizer.name"]', "adam");
   await page.fill('input[name="optimizer.lr"]', "0.01");
   await page.fill('input[name="optimizer.beta1"]', "0.8");
@@ -141,9 +135,9 @@ test("the cancel button stops a running run; hyperparameters and sweeps go throu
   const spec = (await db.prisma.run.findUniqueOrThrow({ where: { id: adamId } })).spec as Record<string, any>;
   assert.deepEqual([spec.optimizer.name, spec.optimizer.beta1, spec.schedule.name, spec.schedule.power], ["adam", 0.8, "polynomial", 0.25]);
 
-  const sweep = await postJson(api.baseUrl, "/v1/sweeps", { base: SEED_REGRESSION_SPEC, grid: { "optimizer.lr": [0.05, 0.1] } });
+  const sweep = await postJson(stack.api.baseUrl, "/v1/sweeps", { base: SEED_REGRESSION_SPEC, grid: { "optimizer.lr": [0.05, 0.1] } });
   await waitFor(async () => (await db.prisma.run.count({ where: { sweepId: sweep.json.id, status: "succeeded" } })) === 2, 30_000, "the sweep");
-  await page.goto(`${api.baseUrl}/#/compare?sweep=${sweep.json.id}`);
+  await page.goto(`${stack.api.baseUrl}/#/compare?sweep=${sweep.json.id}`);
   await page.waitForSelector("#compare-chart canvas");
   const legend = await page.locator("#compare-chart .u-legend .u-series").allTextContents();
   assert.equal(legend.length, 3, legend.join(" | "));

@@ -1,26 +1,16 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
-import { getJson, inspect, postJson, startApi, startWorker, testEnv, waitFor, type RunningApi, type WorkerProcess } from "../helpers/services.js";
+import { getJson, postJson, useApiAndWorker, waitFor } from "../helpers/services.js";
 
-const env = testEnv();
-const db = inspect(env);
-let api: RunningApi;
-let worker: WorkerProcess;
-before(async () => {
-  [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
-});
-after(async () => {
-  await worker?.stop();
-  await api?.service.close();
-  await db.close();
-});
+const stack = useApiAndWorker();
+const { db } = stack;
 
 async function finishedSweep(id: string, query = "") {
   let sweep: any;
   await waitFor(
     async () => {
-      sweep = (await getJson(api.baseUrl, `/v1/sweeps/${id}${query}`)).json;
+      sweep = (await getJson(stack.api.baseUrl, `/v1/sweeps/${id}${query}`)).json;
       return sweep.runs.every((run: { status: string }) => ["succeeded", "failed", "canceled"].includes(run.status));
     },
     120_000,
@@ -30,7 +20,7 @@ async function finishedSweep(id: string, query = "") {
 }
 
 test("the book's comparison: gd, sgd and minibatch sgd all settle near 0.245, with time per epoch", async () => {
-  const created = await postJson(api.baseUrl, "/v1/sweeps", {
+  const created = await postJson(stack.api.baseUrl, "/v1/sweeps", {
     name: "train_ch7 comparison",
     base: SEED_REGRESSION_SPEC,
     variants: [
@@ -52,12 +42,12 @@ test("the book's comparison: gd, sgd and minibatch sgd all settle near 0.245, wi
   const lowest = Math.min(...sweep.runs.map((run: { finalMetrics: { loss: number } }) => run.finalMetrics.loss));
   assert.equal(sweep.best.value, lowest);
   assert.equal(sweep.best.metric, "loss");
-  const slowest = (await getJson(api.baseUrl, `/v1/sweeps/${created.json.id}?metric=loss&order=max`)).json.best;
+  const slowest = (await getJson(stack.api.baseUrl, `/v1/sweeps/${created.json.id}?metric=loss&order=max`)).json.best;
   assert.equal(slowest.value, Math.max(...sweep.runs.map((run: { finalMetrics: { loss: number } }) => run.finalMetrics.loss)));
 
   // Compare on samples seen: each curve starts at 0 samples and ends at its total.
   const ids = sweep.runs.map((run: { id: string }) => run.id);
-  const comparison = (await getJson(api.baseUrl, `/v1/compare?runs=${ids.join(",")}&x=samples&points=10`)).json;
+  const comparison = (await getJson(stack.api.baseUrl, `/v1/compare?runs=${ids.join(",")}&x=samples&points=10`)).json;
   assert.equal(comparison.x, "samples");
   assert.deepEqual(comparison.runs.map((run: { id: string }) => run.id), ids);
   const totals = [9000, 3000, 3000];
@@ -68,13 +58,13 @@ test("the book's comparison: gd, sgd and minibatch sgd all settle near 0.245, wi
     assert.ok(run.points.at(-1)!.x <= totals[i]!);
     assert.match(run.label, /optimizer\.lr=/);
   });
-  const byEpoch = (await getJson(api.baseUrl, `/v1/compare?runs=${ids[0]}&x=epoch`)).json.runs[0];
+  const byEpoch = (await getJson(stack.api.baseUrl, `/v1/compare?runs=${ids[0]}&x=epoch`)).json.runs[0];
   assert.equal(byEpoch.points.at(-1).x, 6);
   assert.equal(byEpoch.totalPoints, 7);
 });
 
 test("a grid is the cartesian product; every run shares the seed, and lists under the sweep", async () => {
-  const created = await postJson(api.baseUrl, "/v1/sweeps", {
+  const created = await postJson(stack.api.baseUrl, "/v1/sweeps", {
     base: { ...SEED_REGRESSION_SPEC, epochs: 1 },
     grid: { "optimizer.name": ["sgd", "momentum", "adam"], batchSize: [10, 100] },
   });
@@ -82,7 +72,7 @@ test("a grid is the cartesian product; every run shares the seed, and lists unde
   assert.equal(created.json.runs.length, 6);
   const rows = await db.prisma.run.findMany({ where: { sweepId: created.json.id } });
   assert.equal(rows.length, 6);
-  const listed = (await getJson(api.baseUrl, `/v1/runs?sweepId=${created.json.id}`)).json.runs;
+  const listed = (await getJson(stack.api.baseUrl, `/v1/runs?sweepId=${created.json.id}`)).json.runs;
   assert.deepEqual(
     listed.map((run: { id: string }) => run.id),
     [...created.json.runs].reverse().map((run: { id: string }) => run.id),
@@ -98,7 +88,7 @@ test("a grid is the cartesian product; every run shares the seed, and lists unde
 });
 
 test("variants replace objects and the grid refines them: every run gets the implementation it claims", async () => {
-  const created = await postJson(api.baseUrl, "/v1/sweeps", {
+  const created = await postJson(stack.api.baseUrl, "/v1/sweeps", {
     base: { ...SEED_REGRESSION_SPEC, epochs: 1 },
     grid: { "optimizer.implementation": ["scratch", "builtin"] },
     variants: [{ optimizer: { name: "adam" } }, { optimizer: { name: "momentum" } }],
@@ -112,7 +102,7 @@ test("variants replace objects and the grid refines them: every run gets the imp
 
 test("invalid combinations are rejected before anything runs, each named", async () => {
   const [runsBefore, sweepsBefore] = [await db.prisma.run.count(), await db.prisma.sweep.count()];
-  const rejected = await postJson(api.baseUrl, "/v1/sweeps", {
+  const rejected = await postJson(stack.api.baseUrl, "/v1/sweeps", {
     base: SEED_REGRESSION_SPEC,
     grid: { "optimizer.name": ["sgd", "adadelta", "lion"] },
   });
@@ -131,14 +121,14 @@ test("invalid combinations are rejected before anything runs, each named", async
     [{ name: "bad\u0000name", base: SEED_REGRESSION_SPEC, grid: { epochs: [1] } }, /name/],
     [{ base: JSON.parse("[".repeat(0) + `{"a":${"[".repeat(3000)}${"]".repeat(3000)}}`), grid: { epochs: [1] } }, /nested too deeply/],
   ] as const) {
-    const response = await postJson(api.baseUrl, "/v1/sweeps", body);
+    const response = await postJson(stack.api.baseUrl, "/v1/sweeps", body);
     assert.equal(response.status, 400, JSON.stringify(response.json));
     assert.match(response.json.message, pattern);
   }
   assert.equal(await db.prisma.run.count(), runsBefore);
   assert.equal(await db.prisma.sweep.count(), sweepsBefore);
-  assert.equal((await getJson(api.baseUrl, "/v1/sweeps/00000000-0000-4000-8000-000000000000")).status, 404);
-  assert.equal((await getJson(api.baseUrl, "/v1/compare?runs=00000000-0000-4000-8000-000000000000")).status, 404);
-  assert.equal((await getJson(api.baseUrl, "/v1/compare?runs=a,b")).status, 400);
-  assert.equal((await getJson(api.baseUrl, "/v1/compare?runs=00000000-0000-4000-8000-000000000000&x=hours")).status, 400);
+  assert.equal((await getJson(stack.api.baseUrl, "/v1/sweeps/00000000-0000-4000-8000-000000000000")).status, 404);
+  assert.equal((await getJson(stack.api.baseUrl, "/v1/compare?runs=00000000-0000-4000-8000-000000000000")).status, 404);
+  assert.equal((await getJson(stack.api.baseUrl, "/v1/compare?runs=a,b")).status, 400);
+  assert.equal((await getJson(stack.api.baseUrl, "/v1/compare?runs=00000000-0000-4000-8000-000000000000&x=hours")).status, 400);
 });
