@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
 import { freePort } from "../../scripts/local-services.js";
-import { useApiAndWorker } from "../helpers/services.js";
+import { useApiAndWorker, waitFor } from "../helpers/services.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const stack = useApiAndWorker();
@@ -102,4 +102,25 @@ test("sweep submits every combination; cancel stops a queued run", async () => {
   assert.equal(canceled.code, 0, canceled.err);
   assert.match(canceled.out, /canceled/);
   for (const id of ids.slice(0, 2)) await lossline(["cancel", id]);
+});
+
+test("Ctrl-C while following (in a real terminal, tmux) asks whether to cancel; yes cancels the run", async () => {
+  const created = await lossline(["submit", file("long.json", { ...SEED_REGRESSION_SPEC, batchSize: 1, epochs: 1000 })]);
+  const id = /submitted run ([0-9a-f-]{36})/.exec(created.out)![1]!;
+  const socket = `lossline-test-${process.pid}`;
+  const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
+  const screen = () => tmux("capture-pane", "-p", "-t", "cli");
+  const command = `cd ${ROOT} && LOSSLINE_URL=${stack.api.baseUrl} node bin/lossline.mjs follow ${id}; echo exit=$?; sleep 60`;
+  tmux("new-session", "-d", "-s", "cli", "-x", "200", "-y", "30", command);
+  try {
+    await waitFor(() => /samples\s+epoch [\d.]+\s+loss/.test(screen()), 30_000, "the progress bar");
+    tmux("send-keys", "-t", "cli", "C-c");
+    await waitFor(() => screen().includes(`cancel run ${id}? [y/N]`), 10_000, "the question");
+    tmux("send-keys", "-t", "cli", "y", "Enter");
+    await waitFor(() => screen().includes("exit=130"), 10_000, "the client to exit");
+    assert.match(screen(), new RegExp(`run ${id}: cancel requested`));
+    await waitFor(async () => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status === "canceled", 10_000, "the run to end canceled");
+  } finally {
+    tmux("kill-server");
+  }
 });
