@@ -19,8 +19,8 @@ export interface RunProcessorDeps {
   /** Loads (and caches) the data sets training needs. */
   datasets: { airfoil(): RegressionData };
   flushMs: number;
-  /** How often a running run's cancel flag is re-read from Postgres, in ms. */
-  cancelPollMs: number;
+  /** How often a running run's cancel flag and attempt are re-read from Postgres, in ms. */
+  controlPollMs: number;
   /** How long the final write of points may keep retrying while Postgres is down, in ms. */
   finalFlushRetryMs: number;
   log: { info(obj: object, message: string): void; warn(obj: object, message: string): void };
@@ -77,7 +77,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
           if (!state || state.attempt !== attempt || state.status !== "running") control.lost = true;
         })
         .catch(() => undefined);
-    }, deps.cancelPollMs);
+    }, deps.controlPollMs);
     const progress: TrainingProgress = {
       onPoint: (point) => sink.addPoint(point),
       onEpoch: (summary) => sink.addEpoch(summary),
@@ -128,7 +128,6 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       shuttingDown = true;
       for (const control of active.values()) control.handOff = true;
     },
-    activeRunIds: () => [...active.keys()],
   };
 }
 

@@ -47,7 +47,7 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
     identity: { workerId: config.WORKER_ID, backend: backend.name, versions: backend.versions },
     datasets: { airfoil: () => (airfoil ??= loadAirfoil()) },
     flushMs: config.POINT_FLUSH_MS,
-    cancelPollMs: 1_000,
+    controlPollMs: 1_000,
     finalFlushRetryMs: 120_000,
     log,
   });

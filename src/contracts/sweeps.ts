@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { finalMetricsSchema, lossPointSchema } from "./events.js";
+import { finalMetricsSchema } from "./events.js";
 import { runStatusSchema } from "./run-status.js";
 
 /** A dotted path into a spec: "optimizer.lr", "batchSize". */
@@ -78,5 +78,3 @@ export const comparisonSchema = z
     ),
   })
   .meta({ id: "Comparison" });
-
-export type ComparedPoint = Pick<z.infer<typeof lossPointSchema>, "seq" | "value">;

@@ -124,11 +124,6 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
       return count === 1;
     },
 
-    /** Whether `attempt` is still the run's current, running attempt. */
-    async isCurrent(id: string, attempt: number): Promise<boolean> {
-      return (await prisma.run.count({ where: { id, attempt, status: "running" } })) === 1;
-    },
-
     /** What a worker polls while it trains: whether to stop, and whether it still owns the run. */
     async controlState(id: string): Promise<{ cancelRequested: boolean; attempt: number; status: RunStatus } | null> {
       return prisma.run.findUnique({ where: { id }, select: { cancelRequested: true, attempt: true, status: true } });
