@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { buildApp, type AppOptions } from "./api/app.js";
 import type { Config } from "./config/config.js";
 import { createMetricsRepository } from "./persistence/metrics-repository.js";
@@ -6,7 +6,7 @@ import { createPrismaClient } from "./persistence/prisma.js";
 import { createRunsRepository } from "./persistence/runs-repository.js";
 import { createSweepsRepository } from "./persistence/sweeps-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "./queue/live-events.js";
-import { createRedis } from "./queue/redis.js";
+import { closeRedis, createRedis, withDeadline } from "./queue/redis.js";
 import { RunQueue } from "./queue/run-queue.js";
 
 export interface ApiService {
@@ -18,9 +18,11 @@ export interface ApiService {
 /** Config -> dependencies -> app. The caller decides whether and where to listen. */
 export async function createApiService(config: Config, overrides: Partial<AppOptions> = {}): Promise<ApiService> {
   const prisma = createPrismaClient({ databaseUrl: config.DATABASE_URL });
-  const commands = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-api-commands" });
-  const subscriber = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-api-subscriber" });
-  const queueConnection = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-api-queue" });
+  let log: FastifyBaseLogger | undefined; // the app's logger, once the app exists
+  const onError = (error: Error) => log?.warn({ err: error.message }, "redis connection error");
+  const commands = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-api-commands", onError });
+  const subscriber = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-api-subscriber", onError });
+  const queueConnection = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-api-queue", onError });
   const liveEvents = new LiveEventHub(subscriber, config.REDIS_PREFIX);
   const queue = new RunQueue({ connection: queueConnection, queueName: config.QUEUE_NAME, prefix: config.REDIS_PREFIX });
   const app = await buildApp({
@@ -44,9 +46,7 @@ export async function createApiService(config: Config, overrides: Partial<AppOpt
       ...overrides,
     },
   });
-  for (const connection of [commands, subscriber, queueConnection]) {
-    connection.on("error", (error: Error) => app.log.warn({ err: error.message }, "redis connection error"));
-  }
+  log = app.log;
 
   let closing: Promise<void> | undefined;
   return {
@@ -55,8 +55,8 @@ export async function createApiService(config: Config, overrides: Partial<AppOpt
       closing ??= (async () => {
         await app.close();
         liveEvents.close();
-        await queue.close();
-        await Promise.allSettled([commands.quit(), subscriber.quit(), queueConnection.quit()]);
+        await withDeadline(queue.close(), 2_000).catch(() => undefined); // Redis may be the thing that is down
+        await Promise.all([commands, subscriber, queueConnection].map((connection) => closeRedis(connection)));
         await prisma.$disconnect();
       })();
       return closing;

@@ -5,7 +5,7 @@ import { createPrismaClient } from "../src/persistence/prisma.js";
 import { createRunsRepository } from "../src/persistence/runs-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "../src/queue/live-events.js";
 import { reconcileQueuedRuns, reconcileRunningRuns } from "../src/queue/reconciler.js";
-import { createRedis } from "../src/queue/redis.js";
+import { closeRedis, createRedis, withDeadline } from "../src/queue/redis.js";
 import { RunQueue } from "../src/queue/run-queue.js";
 import { loadAirfoil, type RegressionData } from "../src/training/airfoil.js";
 import { initBackend } from "../src/training/backend.js";
@@ -28,13 +28,11 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
   const prisma = createPrismaClient({ databaseUrl: config.DATABASE_URL, poolSize: 4 });
   const runs = createRunsRepository({ prisma });
   const metrics = createMetricsRepository({ prisma });
-  const commands = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-worker-commands" });
-  const subscriber = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-worker-subscriber" });
-  const queueConnection = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-worker-queue" });
-  const producerConnection = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-worker-producer" });
-  for (const connection of [commands, subscriber, queueConnection, producerConnection]) {
-    connection.on("error", (error: Error) => log.warn({ err: error.message }, "redis connection error"));
-  }
+  const onError = (error: Error) => log.warn({ err: error.message }, "redis connection error");
+  const commands = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-worker-commands", onError });
+  const subscriber = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-worker-subscriber", onError });
+  const queueConnection = createRedis(config.REDIS_URL, { blocking: true, name: "lossline-worker-queue", onError });
+  const producerConnection = createRedis(config.REDIS_URL, { blocking: false, name: "lossline-worker-producer", onError });
   const publisher = createLiveEventPublisher({ redis: commands, prefix: config.REDIS_PREFIX });
   const hub = new LiveEventHub(subscriber, config.REDIS_PREFIX);
   const queue = new RunQueue({ connection: producerConnection, queueName: config.QUEUE_NAME, prefix: config.REDIS_PREFIX });
@@ -105,8 +103,8 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
         // Every step runs even if an earlier one fails; the first failure is reported at the end.
         const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([worker.close()]);
         hub.close();
-        results.push(...(await Promise.allSettled([queue.close()])));
-        results.push(...(await Promise.allSettled([commands.quit(), subscriber.quit(), producerConnection.quit(), queueConnection.quit()])));
+        results.push(...(await Promise.allSettled([withDeadline(queue.close(), 2_000)])));
+        await Promise.all([commands, subscriber, producerConnection, queueConnection].map((connection) => closeRedis(connection)));
         results.push(...(await Promise.allSettled([prisma.$disconnect()])));
         const failure = results.find((result) => result.status === "rejected");
         if (failure) throw failure.reason;

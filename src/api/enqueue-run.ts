@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { RunsRepository } from "../persistence/runs-repository.js";
+import { withDeadline } from "../queue/redis.js";
 import type { RunQueue } from "../queue/run-queue.js";
 
 /**
@@ -10,18 +11,10 @@ export async function enqueueStoredRun(
   deps: { runs: RunsRepository; queue: RunQueue; timeoutMs: number; log: FastifyBaseLogger },
   runId: string,
 ): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      deps.queue.enqueue(runId),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis took no job within ${deps.timeoutMs} ms`)), deps.timeoutMs);
-      }),
-    ]);
+    await withDeadline(deps.queue.enqueue(runId), deps.timeoutMs);
     await deps.runs.markEnqueued(runId);
   } catch (error) {
-    deps.log.warn({ err: error, runId }, "run stored but not queued yet; the reconciler will queue it");
-  } finally {
-    clearTimeout(timer);
+    deps.log.warn({ err: (error as Error).message, runId }, "run stored but not queued yet; the reconciler will queue it");
   }
 }

@@ -30,7 +30,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return send(status, { error: error.code, message: error.message, ...issues });
   }
   if (isUnavailable(error)) {
-    request.log.warn({ err: error }, "backing service unavailable");
+    request.log.warn({ err: error.message.split("\n").filter(Boolean).at(-1), code: error.code }, "backing service unavailable");
     return send(503, { error: "service_unavailable", message: "a backing service is unreachable; retry shortly" });
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { healthSchema } from "../../contracts/api.js";
+import { withDeadline } from "../../queue/redis.js";
 
 export interface HealthChecks {
   /** Each resolves when its service answers, and rejects otherwise. */
@@ -26,18 +27,10 @@ export const healthRoutes: FastifyPluginAsyncZod<{ checks: HealthChecks }> = asy
 };
 
 async function probe(check: () => Promise<void>): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    await withDeadline(check(), CHECK_TIMEOUT_MS);
     return "ok";
   } catch (error) {
-    return `unavailable: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
+    return `unavailable: ${(error as Error).message.split("\n").filter(Boolean).at(-1)}`;
   }
 }
