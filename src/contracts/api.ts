@@ -118,6 +118,9 @@ export const errorBodySchema = z
   .meta({ id: "Error" });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
+/** The error answers every data endpoint can give, for route response schemas. */
+export const errorResponses = { 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
+
 export const healthSchema = z.strictObject({ status: z.enum(["ok", "unavailable"]), checks: z.record(z.string(), z.string()) });
 
 /** An optimization run's trajectory, starting with the start point (t = 0, eta null). */

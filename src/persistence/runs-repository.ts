@@ -157,12 +157,12 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
     },
 
     /** Queued runs created before `olderThan`, oldest first: candidates for the reconciler. */
-    async queuedBefore(olderThan: Date, limit: number): Promise<{ id: string }[]> {
+    async queuedBefore(olderThan: Date, limit: number): Promise<{ id: string; enqueuedAt: Date | null }[]> {
       return prisma.run.findMany({
         where: { status: "queued", createdAt: { lt: olderThan } },
         orderBy: { createdAt: "asc" },
         take: limit,
-        select: { id: true },
+        select: { id: true, enqueuedAt: true },
       });
     },
   };

@@ -23,10 +23,10 @@ export interface ReconcilerOptions {
  */
 export async function reconcileQueuedRuns({ runs, queue, graceMs, log }: ReconcilerOptions): Promise<string[]> {
   const requeued: string[] = [];
-  for (const { id } of await runs.queuedBefore(new Date(Date.now() - graceMs), 500)) {
+  for (const { id, enqueuedAt } of await runs.queuedBefore(new Date(Date.now() - graceMs), 500)) {
     const state = await queue.jobState(id);
     if (LIVE_STATES.includes(state)) {
-      await runs.markEnqueued(id);
+      if (!enqueuedAt) await runs.markEnqueued(id); // its producer timed out waiting, but the job arrived
       continue;
     }
     if (state !== "missing" && !(await queue.remove(id))) continue;

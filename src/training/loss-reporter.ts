@@ -29,13 +29,3 @@ export function batchSizes(examples: number, batchSize: number): number[] {
   for (let start = 0; start < examples; start += batchSize) sizes.push(Math.min(batchSize, examples - start));
   return sizes;
 }
-
-/** The samplesSeen values at which points are recorded over a whole run, the initial point (0) included. */
-export function reportSchedule(examples: number, batchSize: number, epochs: number, every: number): number[] {
-  const reporter = createLossReporter(every);
-  const schedule = [0];
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    for (const size of batchSizes(examples, batchSize)) if (reporter.addBatch(size)) schedule.push(reporter.samplesSeen);
-  }
-  return schedule;
-}

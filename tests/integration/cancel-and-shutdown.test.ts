@@ -1,35 +1,13 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import {
-  airfoilSpec,
-  getJson,
-  inspect,
-  openStream,
-  postJson,
-  startApi,
-  startWorker,
-  streamedSeqs,
-  testEnv,
-  waitFor,
-  type RunningApi,
-  type WorkerProcess,
-} from "../helpers/services.js";
+import { after, test } from "node:test";
+import { airfoilSpec, getJson, openStream, postJson, startWorker, streamedSeqs, useApiAndWorker, waitFor, type WorkerProcess } from "../helpers/services.js";
 
-const env = testEnv();
-const db = inspect(env);
-let api: RunningApi;
-let worker: WorkerProcess;
-const workers: WorkerProcess[] = [];
-
-before(async () => {
-  api = await startApi(env);
-  worker = await startWorker(env);
-  workers.push(worker);
-});
+const stack = useApiAndWorker();
+const { env, db } = stack;
+/** Workers started by the tests themselves; the first one is the stack's. */
+const successors: WorkerProcess[] = [];
 after(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  await api?.service.close();
-  await db.close();
+  await Promise.all(successors.map((w) => w.stop()));
 });
 
 const statusOf = async (id: string) => (await db.prisma.run.findUniqueOrThrow({ where: { id } })).status;
@@ -38,28 +16,28 @@ const pointCount = (id: string) => db.prisma.metricPoint.count({ where: { runId:
 const longSpec = (seed: number) => airfoilSpec({ batchSize: 1, epochs: 1000, seed });
 
 test("cancel: a queued run is removed at once, a running one stops within seconds, a finished one is 409", async () => {
-  const running = (await postJson(api.baseUrl, "/v1/runs", longSpec(1))).json.id as string;
+  const running = (await postJson(stack.api.baseUrl, "/v1/runs", longSpec(1))).json.id as string;
   await waitFor(async () => (await pointCount(running)) >= 5, 30_000, "the long run to produce points");
-  const watcher = openStream(api.wsUrl, running);
+  const watcher = openStream(stack.api.wsUrl, running);
 
   // The only worker is busy, so this one waits in the queue.
-  const queued = (await postJson(api.baseUrl, "/v1/runs", airfoilSpec())).json.id as string;
+  const queued = (await postJson(stack.api.baseUrl, "/v1/runs", airfoilSpec())).json.id as string;
   assert.equal(await db.queue.jobState(queued), "waiting");
-  const queuedCancel = await postJson(api.baseUrl, `/v1/runs/${queued}/cancel`, {});
+  const queuedCancel = await postJson(stack.api.baseUrl, `/v1/runs/${queued}/cancel`, {});
   assert.equal(queuedCancel.status, 200);
   assert.deepEqual(queuedCancel.json, { id: queued, status: "canceled", cancelRequested: true });
   assert.equal(await statusOf(queued), "canceled");
   assert.equal(await db.queue.jobState(queued), "missing");
-  const queuedStream = openStream(api.wsUrl, queued);
+  const queuedStream = openStream(stack.api.wsUrl, queued);
   await queuedStream.closed;
   assert.deepEqual(queuedStream.messages.at(-1), { type: "end", status: "canceled", reason: "canceled before it started", finalMetrics: null, lastSeq: -1 });
 
   const requestedAt = Date.now();
-  const runningCancel = await postJson(api.baseUrl, `/v1/runs/${running}/cancel`, {});
+  const runningCancel = await postJson(stack.api.baseUrl, `/v1/runs/${running}/cancel`, {});
   assert.equal(runningCancel.status, 202);
   await waitFor(async () => (await statusOf(running)) === "canceled", 5_000, "the running run to end canceled");
   assert.ok(Date.now() - requestedAt < 5_000);
-  const run = await getJson(api.baseUrl, `/v1/runs/${running}`);
+  const run = await getJson(stack.api.baseUrl, `/v1/runs/${running}`);
   assert.match(run.json.failureReason, /^canceled by request at [\d,]+ samples$/);
   await watcher.closed;
   const end = watcher.messages.at(-1)!;
@@ -68,28 +46,28 @@ test("cancel: a queued run is removed at once, a running one stops within second
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i));
   assert.equal(seqs.length, await pointCount(running), "every stored point was streamed once");
 
-  const finished = await postJson(api.baseUrl, `/v1/runs/${running}/cancel`, {});
+  const finished = await postJson(stack.api.baseUrl, `/v1/runs/${running}/cancel`, {});
   assert.equal(finished.status, 409);
   assert.match(finished.json.message, /already ended: canceled/);
-  assert.equal((await postJson(api.baseUrl, "/v1/runs/5b0b7c4e-0000-4000-8000-000000000000/cancel", {})).status, 404);
+  assert.equal((await postJson(stack.api.baseUrl, "/v1/runs/5b0b7c4e-0000-4000-8000-000000000000/cancel", {})).status, 404);
 
   // The canceled queued run never ran, and the worker is free again.
   assert.equal(await pointCount(queued), 0);
-  const next = (await postJson(api.baseUrl, "/v1/runs", airfoilSpec())).json.id as string;
+  const next = (await postJson(stack.api.baseUrl, "/v1/runs", airfoilSpec())).json.id as string;
   await waitFor(async () => (await statusOf(next)) === "succeeded", 30_000, "the next run to succeed");
 });
 
 test("SIGTERM: the worker hands its run back to the queue and exits; another worker finishes it, every point once", async () => {
   // 20 epochs at batch 1: 301 points over several seconds.
-  const id = (await postJson(api.baseUrl, "/v1/runs", airfoilSpec({ batchSize: 1, epochs: 20, seed: 4 }))).json.id as string;
-  const watcher = openStream(api.wsUrl, id);
+  const id = (await postJson(stack.api.baseUrl, "/v1/runs", airfoilSpec({ batchSize: 1, epochs: 20, seed: 4 }))).json.id as string;
+  const watcher = openStream(stack.api.wsUrl, id);
   await waitFor(async () => (await pointCount(id)) >= 20, 30_000, "points from the first worker");
-  assert.equal(await worker.stop("SIGTERM"), 0);
-  assert.match(worker.output(), /handing active runs back/);
+  assert.equal(await stack.worker.stop("SIGTERM"), 0);
+  assert.match(stack.worker.output(), /handing active runs back/);
   assert.equal(await statusOf(id), "queued");
 
   const successor = await startWorker(env);
-  workers.push(successor);
+  successors.push(successor);
   await watcher.closed;
   const end = watcher.messages.at(-1)!;
   assert.equal(end.type === "end" && end.status, "succeeded");

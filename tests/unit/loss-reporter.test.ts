@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { batchSizes, createLossReporter, reportSchedule } from "../../src/training/loss-reporter.js";
+import { batchSizes, createLossReporter } from "../../src/training/loss-reporter.js";
+
+/** The samplesSeen values at which the reporter records over a whole run, the initial point (0) included. */
+function reportSchedule(examples: number, batchSize: number, epochs: number, every: number): number[] {
+  const reporter = createLossReporter(every);
+  const schedule = [0];
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    for (const size of batchSizes(examples, batchSize)) if (reporter.addBatch(size)) schedule.push(reporter.samplesSeen);
+  }
+  return schedule;
+}
 
 const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
   errorBodySchema,
+  errorResponses,
   listRunsQuerySchema,
   metricsQuerySchema,
   metricsSchema,
@@ -23,8 +24,6 @@ const cancelResultSchema = z
   .strictObject({ id: z.uuid(), status: runStatusSchema, cancelRequested: z.boolean() })
   .meta({ id: "CancelResult" });
 
-const errors = { 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
-
 export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, metrics, queue, publisher, options }) => {
   const findRun = async (id: string) => {
     const run = await runs.findById(id);
@@ -39,7 +38,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
         summary: "Submit a training job",
         description: "The run is stored, then queued; 202 means it will reach a terminal state.",
         body: jobSpecSchema,
-        response: { 202: runCreatedSchema, 413: errorBodySchema, 415: errorBodySchema, ...errors },
+        response: { 202: runCreatedSchema, 413: errorBodySchema, 415: errorBodySchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -52,7 +51,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
 
   app.get(
     "/v1/runs",
-    { schema: { summary: "List runs, newest first", querystring: listRunsQuerySchema, response: { 200: runListSchema, ...errors } } },
+    { schema: { summary: "List runs, newest first", querystring: listRunsQuerySchema, response: { 200: runListSchema, ...errorResponses } } },
     async (request) => {
       const { limit, cursor: cursorText, createdAfter, createdBefore, ...filter } = request.query;
       const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText);
@@ -72,7 +71,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
 
   app.get(
     "/v1/runs/:id",
-    { schema: { summary: "One run", params: runIdParamsSchema, response: { 200: runViewSchema, ...errors } } },
+    { schema: { summary: "One run", params: runIdParamsSchema, response: { 200: runViewSchema, ...errorResponses } } },
     async (request) => {
       const run = await findRun(request.params.id);
       const [latestPoint, epochs] = await Promise.all([metrics.latestPoint(run.id), metrics.listEpochs(run.id)]);
@@ -87,7 +86,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
         summary: "A run's loss points and epoch summaries",
         params: runIdParamsSchema,
         querystring: metricsQuerySchema,
-        response: { 200: metricsSchema, ...errors },
+        response: { 200: metricsSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -111,7 +110,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
         summary: "An optimization run's iterates [{t, x, f, eta}], starting with the start point",
         description: "The objective and method are in GET /v1/runs/:id (model and optimizer). While the run goes on, what is stored so far.",
         params: runIdParamsSchema,
-        response: { 200: traceSchema, ...errors },
+        response: { 200: traceSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -129,7 +128,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
         summary: "Cancel a run",
         description: "A queued run is canceled at once (200); a running one is stopped by its worker within seconds (202).",
         params: runIdParamsSchema,
-        response: { 200: cancelResultSchema, 202: cancelResultSchema, ...errors },
+        response: { 200: cancelResultSchema, 202: cancelResultSchema, ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { errorBodySchema, runIdParamsSchema } from "../../contracts/api.js";
+import { errorResponses, runIdParamsSchema } from "../../contracts/api.js";
 import { NotFoundError } from "../../contracts/errors.js";
 import type { LossPoint } from "../../contracts/events.js";
 import { comparisonSchema, compareQuerySchema, sweepQuerySchema, sweepRequestSchema, sweepViewSchema } from "../../contracts/sweeps.js";
@@ -9,8 +9,6 @@ import type { Run } from "../../persistence/runs-repository.js";
 import type { AppDeps } from "../app.js";
 import { enqueueStoredRun } from "../enqueue-run.js";
 import { expandSweep } from "../sweep-expansion.js";
-
-const errors = { 400: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema };
 
 const sweepCreatedSchema = z
   .strictObject({
@@ -28,7 +26,7 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
         summary: "Run a base spec over a grid of values",
         description: "Every combination is validated before anything is stored; then all runs are stored at once and queued.",
         body: sweepRequestSchema,
-        response: { 202: sweepCreatedSchema, ...errors },
+        response: { 202: sweepCreatedSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -54,7 +52,7 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
         summary: "A sweep's runs, their status and final metrics, and the best run",
         params: runIdParamsSchema,
         querystring: sweepQuerySchema,
-        response: { 200: sweepViewSchema, ...errors },
+        response: { 200: sweepViewSchema, ...errorResponses },
       },
     },
     async (request) => {
@@ -97,7 +95,7 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
         summary: "Several runs' loss curves on one x axis",
         description: "samples (samples seen; comparable across batch sizes), epoch, or seconds since the run started.",
         querystring: compareQuerySchema,
-        response: { 200: comparisonSchema, ...errors },
+        response: { 200: comparisonSchema, ...errorResponses },
       },
     },
     async (request) => {
