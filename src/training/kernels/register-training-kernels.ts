@@ -1,0 +1,88 @@
+import * as tf from "@tensorflow/tfjs";
+import { conv2dBackpropFilter } from "./conv2d-backprop-filter.js";
+import { conv2dBackpropInput } from "./conv2d-backprop-input.js";
+import type { ConvAttrs } from "./conv-geometry.js";
+import { createKernelHost } from "./kernel-host.js";
+import { blockTile } from "./block-tile.js";
+import { batchSafeFusedMatMul } from "./fused-mat-mul.js";
+import { untransposedMatMul, type MatMulKernel } from "./untransposed-mat-mul.js";
+
+/** Marks the kernel functions this module registered, so a second call recognises them. */
+const LOSSLINE_KERNEL = Symbol.for("lossline.trainingKernel");
+
+type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null };
+type AnyKernel = (args: { inputs: Record<string, tf.TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, unknown> }) => tf.TensorInfo;
+
+/**
+ * Registers Lossline's training kernels for `backendName` and returns their names:
+ * - "wasm": Conv2DBackpropFilter (missing from tfjs-backend-wasm 4.22), Conv2DBackpropInput (the stock
+ *   one is a single-threaded loop), BatchMatMul and _FusedMatMul (transposed operands materialised first;
+ *   batched fused products composed from plain kernels, see fused-mat-mul.ts), Tile (block repeats, as
+ *   in the batch-norm gradient, copied with copyWithin).
+ * - "cpu": Conv2DBackpropFilter (the stock one is a naive 6-deep loop: ours is 30-100x faster). Our
+ *   Conv2DBackpropInput is not registered on cpu: it measured 0.5-0.9x the stock one there (bench/kernels.ts).
+ * - any other backend: none.
+ * Idempotent: a second call registers nothing and returns the same names. Call it after the backend's
+ * package is imported (its stock kernels are wrapped), before training.
+ */
+export function registerTrainingKernels(backendName: string): string[] {
+  if (backendName !== "wasm" && backendName !== "cpu") return [];
+  const stockMatMul = requireStock("BatchMatMul", backendName);
+  const conv: Record<string, AnyKernel> = {
+    Conv2DBackpropFilter: ({ inputs, backend, attrs }) =>
+      conv2dBackpropFilter(createKernelHost(backend, backendName, stockMatMul as unknown as tf.KernelFunc), inputs.x!, inputs.dy!, attrs as unknown as ConvAttrs & { filterShape: number[] }),
+    Conv2DBackpropInput: ({ inputs, backend, attrs }) =>
+      conv2dBackpropInput(createKernelHost(backend, backendName, stockMatMul as unknown as tf.KernelFunc), inputs.dy!, inputs.filter!, attrs as unknown as ConvAttrs & { inputShape: number[] }),
+  };
+  const kernels: Record<string, AnyKernel> =
+    backendName === "wasm"
+      ? {
+          ...conv,
+          BatchMatMul: untransposedMatMul(stockMatMul as unknown as MatMulKernel, backendName) as unknown as AnyKernel,
+          _FusedMatMul: batchSafeFusedMatMul(
+            untransposedMatMul(requireStock("_FusedMatMul", backendName) as unknown as MatMulKernel, backendName),
+            untransposedMatMul(stockMatMul as unknown as MatMulKernel, backendName),
+            backendName,
+          ) as unknown as AnyKernel,
+          Tile: blockTile(requireStock("Tile", backendName) as unknown as Parameters<typeof blockTile>[0]) as unknown as AnyKernel,
+        }
+      : { Conv2DBackpropFilter: conv.Conv2DBackpropFilter! };
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) install(kernelName, backendName, kernelFunc);
+  return Object.keys(kernels);
+}
+
+/**
+ * Our Conv2DBackpropInput on any backend, even where it is not registered (tests and benches compare
+ * it against the stock kernel).
+ */
+export function trainingConv2dBackpropInput(backendName: string): tf.KernelFunc {
+  const stockMatMul = requireStock("BatchMatMul", backendName) as unknown as tf.KernelFunc;
+  const kernelFunc: AnyKernel = ({ inputs, backend, attrs }) =>
+    conv2dBackpropInput(createKernelHost(backend, backendName, stockMatMul), inputs.dy!, inputs.filter!, attrs as unknown as ConvAttrs & { inputShape: number[] });
+  return kernelFunc as unknown as tf.KernelFunc;
+}
+
+/**
+ * The backend's own kernel for `kernelName`, even after ours replaced it (tests and benches compare
+ * against it); undefined where the backend has none (Conv2DBackpropFilter on wasm).
+ */
+export function stockKernel(kernelName: string, backendName: string): tf.KernelFunc | undefined {
+  const registered = tf.getKernel(kernelName, backendName)?.kernelFunc as Tagged | undefined;
+  if (registered === undefined || !(LOSSLINE_KERNEL in registered)) return registered;
+  return registered[LOSSLINE_KERNEL] ?? undefined;
+}
+
+function requireStock(kernelName: string, backendName: string): AnyKernel {
+  const kernelFunc = stockKernel(kernelName, backendName);
+  if (!kernelFunc) throw new Error(`registerTrainingKernels: ${backendName} has no ${kernelName} kernel; import its backend package first`);
+  return kernelFunc as unknown as AnyKernel;
+}
+
+/** Registers `kernelFunc` in place of any stock kernel, remembering the stock one on the function itself. */
+function install(kernelName: string, backendName: string, kernelFunc: AnyKernel): void {
+  const existing = tf.getKernel(kernelName, backendName)?.kernelFunc as Tagged | undefined;
+  if (existing !== undefined && LOSSLINE_KERNEL in existing) return;
+  if (existing) tf.unregisterKernel(kernelName, backendName);
+  const tagged: Tagged = Object.assign(kernelFunc as unknown as tf.KernelFunc, { [LOSSLINE_KERNEL]: existing ?? null });
+  tf.registerKernel({ kernelName, backendName, kernelFunc: tagged });
+}
