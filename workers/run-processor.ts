@@ -6,6 +6,8 @@ import type { RunsRepository, WorkerIdentity } from "../src/persistence/runs-rep
 import type { LiveEventPublisher } from "../src/queue/live-events.js";
 import type { RegressionData } from "../src/training/airfoil.js";
 import type { TrainingOutcome, TrainingProgress } from "../src/training/progress.js";
+import type { ImageData } from "../src/training/fashion-mnist.js";
+import { trainClassification } from "../src/training/train-classification.js";
 import { traceOptimization } from "../src/training/trace-optimization.js";
 import { trainRegression } from "../src/training/train-regression.js";
 import { createPointSink } from "./point-sink.js";
@@ -17,7 +19,7 @@ export interface RunProcessorDeps {
   publisher: LiveEventPublisher;
   identity: WorkerIdentity;
   /** Loads (and caches) the data sets training needs. */
-  datasets: { airfoil(): RegressionData };
+  datasets: { airfoil(): RegressionData; fashionMnist(): ImageData };
   flushMs: number;
   /** How often a running run's cancel flag and attempt are re-read from Postgres, in ms. */
   controlPollMs: number;
@@ -144,6 +146,8 @@ async function train(
       return trainRegression(spec, datasets.airfoil(), progress);
     case "optimization":
       return traceOptimization(spec, progress);
+    case "classification":
+      return trainClassification(spec, datasets.fashionMnist(), progress);
   }
 }
 

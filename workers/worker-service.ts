@@ -6,9 +6,11 @@ import { createRunsRepository } from "../src/persistence/runs-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "../src/queue/live-events.js";
 import { reconcileQueuedRuns, reconcileRunningRuns } from "../src/queue/reconciler.js";
 import { closeRedis, createRedis, withDeadline } from "../src/queue/redis.js";
-import { RunQueue } from "../src/queue/run-queue.js";
+import { laneQueueName, RunQueue } from "../src/queue/run-queue.js";
 import { loadAirfoil, type RegressionData } from "../src/training/airfoil.js";
-import { initBackend } from "../src/training/backend.js";
+import { initBackend, type BackendInfo } from "../src/training/backend.js";
+import { loadFashionMnist, type ImageData } from "../src/training/fashion-mnist.js";
+import type { QueueLane } from "../src/contracts/job-spec.js";
 import { createRunProcessor } from "./run-processor.js";
 
 export interface Logger {
@@ -38,12 +40,16 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
   const queue = new RunQueue({ connection: producerConnection, queueName: config.QUEUE_NAME, prefix: config.REDIS_PREFIX });
 
   let airfoil: RegressionData | undefined;
+  let fashionMnist: ImageData | undefined;
   const processor = createRunProcessor({
     runs,
     metrics,
     publisher,
     identity: { workerId: config.WORKER_ID, backend: backend.name, versions: backend.versions },
-    datasets: { airfoil: () => (airfoil ??= loadAirfoil()) },
+    datasets: {
+      airfoil: () => (airfoil ??= loadAirfoil()),
+      fashionMnist: () => (fashionMnist ??= loadFashionMnist(config.FASHION_MNIST_DIR)),
+    },
     flushMs: config.POINT_FLUSH_MS,
     controlPollMs: 1_000,
     finalFlushRetryMs: 120_000,
@@ -53,26 +59,30 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
     if (processor.cancel(runId)) log.info({ runId }, "cancel requested");
   });
 
-  const worker = new Worker(
-    config.QUEUE_NAME,
-    async (job: Job, token?: string) => {
-      const result = await processor.process(job.data);
-      if (result === "handed-off") {
-        await job.moveToWait(token);
-        throw new WaitingError();
-      }
-      return result;
-    },
-    {
-      connection: queueConnection,
-      prefix: config.REDIS_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
-      lockDuration: config.JOB_LOCK_MS,
-      maxStalledCount: 2,
-    },
-  );
-  worker.on("error", (error) => log.warn({ err: error.message }, "queue worker error"));
-  worker.on("failed", (job, error) => log.warn({ runId: job?.data?.runId, err: error.message }, "job failed"));
+  const lanes = servedLanes(config, backend, log);
+  const workers = lanes.map((lane) => {
+    const worker = new Worker(
+      laneQueueName(config.QUEUE_NAME, lane),
+      async (job: Job, token?: string) => {
+        const result = await processor.process(job.data);
+        if (result === "handed-off") {
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        return result;
+      },
+      {
+        connection: queueConnection,
+        prefix: config.REDIS_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        lockDuration: config.JOB_LOCK_MS,
+        maxStalledCount: 2,
+      },
+    );
+    worker.on("error", (error) => log.warn({ err: error.message }, "queue worker error"));
+    worker.on("failed", (job, error) => log.warn({ runId: job?.data?.runId, err: error.message }, "job failed"));
+    return worker;
+  });
 
   const reconcilerOptions = {
     runs,
@@ -90,7 +100,7 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
   void reconcile();
 
   log.info(
-    { workerId: config.WORKER_ID, backend: backend.name, queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY },
+    { workerId: config.WORKER_ID, backend: backend.name, lanes, concurrency: config.WORKER_CONCURRENCY },
     "worker ready",
   );
 
@@ -101,7 +111,7 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
         clearInterval(reconcileTimer);
         processor.handOffAll();
         // Every step runs even if an earlier one fails; the first failure is reported at the end.
-        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled([worker.close()]);
+        const results: PromiseSettledResult<unknown>[] = await Promise.allSettled(workers.map((worker) => worker.close()));
         hub.close();
         results.push(...(await Promise.allSettled([withDeadline(queue.close(), 2_000)])));
         await Promise.all([commands, subscriber, producerConnection, queueConnection].map((connection) => closeRedis(connection)));
@@ -112,4 +122,15 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
       return closing;
     },
   };
+}
+
+/**
+ * The queues this worker takes jobs from. A GPU worker serves both lanes, but only when its backend
+ * really runs on a GPU: otherwise it says so and leaves GPU jobs to a worker that can run them.
+ */
+function servedLanes(config: Config, backend: BackendInfo, log: Logger): QueueLane[] {
+  if (config.WORKER_ACCELERATOR === "cpu") return ["cpu"];
+  if (backend.gpu) return ["gpu", "cpu"];
+  log.error({ backend: backend.name }, "WORKER_ACCELERATOR=gpu but no GPU backend loaded: not taking GPU jobs, serving the cpu queue only");
+  return ["cpu"];
 }

@@ -18,6 +18,7 @@ import type { RunQueue } from "../queue/run-queue.js";
 import { errorHandler } from "./error-handler.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { healthRoutes, type HealthChecks } from "./routes/health.js";
+import { modelRoutes } from "./routes/models.js";
 import { objectiveRoutes } from "./routes/objectives.js";
 import { runRoutes } from "./routes/runs.js";
 import { streamRoutes } from "./routes/stream.js";
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(runRoutes, deps);
   await app.register(objectiveRoutes);
+  await app.register(modelRoutes);
   await app.register(sweepRoutes, deps);
   await app.register(dashboardRoutes);
   await app.register(streamRoutes, deps);

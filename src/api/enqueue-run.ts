@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from "fastify";
+import type { QueueLane } from "../contracts/job-spec.js";
 import type { RunsRepository } from "../persistence/runs-repository.js";
 import { withDeadline } from "../queue/redis.js";
 import type { RunQueue } from "../queue/run-queue.js";
@@ -10,9 +11,10 @@ import type { RunQueue } from "../queue/run-queue.js";
 export async function enqueueStoredRun(
   deps: { runs: RunsRepository; queue: RunQueue; timeoutMs: number; log: FastifyBaseLogger },
   runId: string,
+  lane: QueueLane,
 ): Promise<void> {
   try {
-    await withDeadline(deps.queue.enqueue(runId), deps.timeoutMs);
+    await withDeadline(deps.queue.enqueue(runId, lane), deps.timeoutMs);
     await deps.runs.markEnqueued(runId);
   } catch (error) {
     deps.log.warn({ err: (error as Error).message, runId }, "run stored but not queued yet; the reconciler will queue it");

@@ -19,7 +19,14 @@ export const configSchema = z.object({
   BODY_LIMIT_BYTES: integer(1024, 10_000_000, 65_536),
   WORKER_ID: z.string().min(1).max(200).default(`${os.hostname()}-${process.pid}`),
   WORKER_CONCURRENCY: integer(1, 64, 1),
-  /** TensorFlow.js backend for workers: `auto` prefers tfjs-node-gpu, then tfjs-node, then cpu. */
+  /**
+   * "gpu": this worker takes GPU jobs (and CPU jobs too) when its backend runs on a GPU; "cpu": only
+   * jobs that did not ask for a GPU.
+   */
+  WORKER_ACCELERATOR: z.enum(["cpu", "gpu"]).default("cpu"),
+  /** Directory holding Fashion-MNIST's four gzipped IDX files. */
+  FASHION_MNIST_DIR: z.string().min(1).default("/usr/share/datasets/fashion-mnist"),
+  /** TensorFlow.js backend for workers: `auto` takes the fastest present (tfjs-node-gpu, tfjs-node, wasm, cpu). */
   TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow"]).default("auto"),
   /** How long a worker's lock on a job lasts without renewal, in ms. */
   JOB_LOCK_MS: integer(5_000, 3_600_000, 60_000),

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { DATASETS } from "./datasets.js";
+import { minimumSize } from "./model-summary.js";
+import { modelSpecSchema } from "./models.js";
 import { findObjective, OBJECTIVE_NAMES } from "./objectives.js";
 
 const implementation = z
@@ -100,11 +102,80 @@ export const optimizationSpecSchema = z
   })
   .meta({ id: "OptimizationSpec" });
 
-export const jobSpecSchema = z.discriminatedUnion("kind", [regressionSpecSchema, optimizationSpecSchema]).meta({ id: "JobSpec" });
+const fashionMnist = DATASETS["fashion-mnist"];
+
+/**
+ * Largest batchSize x size^2 a classification spec may ask for: bounds the activations a step
+ * holds (ResNet-18 at 96x96 with batch 227, at 224x224 with batch 41, LeNet at 28x28 with batch 2,048).
+ */
+export const MAX_BATCH_PIXELS = 2 ** 21;
+
+/** The book's convnets trained on Fashion-MNIST (train_ch5): cross-entropy, accuracy per epoch. */
+export const classificationSpecSchema = z
+  .strictObject({
+    kind: z.literal("classification"),
+    dataset: z.literal("fashion-mnist"),
+    model: modelSpecSchema,
+    optimizer: optimizerSchema,
+    schedule: scheduleSchema.default({ name: "constant" }),
+    batchSize: z.int().min(1).max(2048),
+    epochs: z.int().min(1).max(100),
+    seed: seedSchema,
+    lossEvery: lossEverySchema,
+    resize: z
+      .int()
+      .min(28)
+      .max(224)
+      .optional()
+      .describe("side of the square the 28x28 images are resized to (bilinear, like the book's Resize)"),
+    limit: z
+      .strictObject({
+        train: z.int().min(1).max(fashionMnist.trainExamples).optional(),
+        test: z.int().min(1).max(fashionMnist.testExamples).optional(),
+      })
+      .optional()
+      .describe("use only the first N images of each split, for quick runs"),
+    accelerator: z
+      .enum(["cpu", "gpu"])
+      .default("cpu")
+      .describe("gpu: only GPU workers take the run (they serve both queues; CPU workers only the cpu queue)"),
+  })
+  .superRefine((spec, context) => {
+    const size = spec.resize ?? fashionMnist.height;
+    const minimum = minimumSize(spec.model.name);
+    if (size < minimum) {
+      context.addIssue({ code: "custom", path: ["resize"], message: `${spec.model.name} needs images of at least ${minimum}x${minimum}, got ${size}` });
+    }
+    if (spec.batchSize * size * size > MAX_BATCH_PIXELS) {
+      const most = Math.floor(MAX_BATCH_PIXELS / (size * size));
+      context.addIssue({ code: "custom", path: ["batchSize"], message: `at ${size}x${size} the batch size can be at most ${most}` });
+    }
+  })
+  .meta({ id: "ClassificationSpec" });
+
+export const jobSpecSchema = z
+  .discriminatedUnion("kind", [regressionSpecSchema, optimizationSpecSchema, classificationSpecSchema])
+  .meta({ id: "JobSpec" });
 
 export type RegressionSpec = z.infer<typeof regressionSpecSchema>;
 export type OptimizationSpec = z.infer<typeof optimizationSpecSchema>;
+export type ClassificationSpec = z.infer<typeof classificationSpecSchema>;
 export type JobSpec = z.infer<typeof jobSpecSchema>;
+
+/** Training and test images a classification run uses (its limit applied). */
+export function classificationExamples(spec: ClassificationSpec): { train: number; test: number } {
+  return {
+    train: spec.limit?.train ?? fashionMnist.trainExamples,
+    test: spec.limit?.test ?? fashionMnist.testExamples,
+  };
+}
+
+/** Which queue a run's job goes to: GPU workers serve both lanes, CPU workers only "cpu". */
+export type QueueLane = "cpu" | "gpu";
+export function queueLane(spec: JobSpec | unknown): QueueLane {
+  // Reads stored specs too: only classification specs have an accelerator.
+  return (spec as { accelerator?: unknown } | null)?.accelerator === "gpu" ? "gpu" : "cpu";
+}
 
 /** What a run's progress counts towards: training samples, or steps of a trace. */
 export function samplesTotal(spec: JobSpec): number {
@@ -113,6 +184,8 @@ export function samplesTotal(spec: JobSpec): number {
       return spec.epochs * DATASETS[spec.dataset].trainExamples;
     case "optimization":
       return spec.steps;
+    case "classification":
+      return spec.epochs * classificationExamples(spec).train;
   }
 }
 
@@ -123,5 +196,7 @@ export function describeSpec(spec: JobSpec): { kind: string; model: string; data
       return { kind: spec.kind, model: spec.model, dataset: spec.dataset, optimizer: spec.optimizer.name };
     case "optimization":
       return { kind: spec.kind, model: spec.objective, dataset: "none", optimizer: spec.method };
+    case "classification":
+      return { kind: spec.kind, model: spec.model.name, dataset: spec.dataset, optimizer: spec.optimizer.name };
   }
 }

@@ -1,5 +1,5 @@
 import type { FinalMetrics } from "../contracts/events.js";
-import { describeSpec, samplesTotal, type JobSpec } from "../contracts/job-spec.js";
+import { describeSpec, queueLane, samplesTotal, type JobSpec, type QueueLane } from "../contracts/job-spec.js";
 import type { RunStatus } from "../contracts/run-status.js";
 import type { Prisma, Run } from "./generated/client.js";
 import type { PrismaClient } from "./prisma.js";
@@ -147,23 +147,25 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
     },
 
     /** Running runs started before `olderThan`, oldest first: candidates for the reconciler. */
-    async runningBefore(olderThan: Date, limit: number): Promise<{ id: string; attempt: number }[]> {
-      return prisma.run.findMany({
+    async runningBefore(olderThan: Date, limit: number): Promise<{ id: string; attempt: number; lane: QueueLane }[]> {
+      const rows = await prisma.run.findMany({
         where: { status: "running", startedAt: { lt: olderThan } },
         orderBy: { startedAt: "asc" },
         take: limit,
-        select: { id: true, attempt: true },
+        select: { id: true, attempt: true, spec: true },
       });
+      return rows.map(({ spec, ...row }) => ({ ...row, lane: queueLane(spec) }));
     },
 
     /** Queued runs created before `olderThan`, oldest first: candidates for the reconciler. */
-    async queuedBefore(olderThan: Date, limit: number): Promise<{ id: string; enqueuedAt: Date | null }[]> {
-      return prisma.run.findMany({
+    async queuedBefore(olderThan: Date, limit: number): Promise<{ id: string; enqueuedAt: Date | null; lane: QueueLane }[]> {
+      const rows = await prisma.run.findMany({
         where: { status: "queued", createdAt: { lt: olderThan } },
         orderBy: { createdAt: "asc" },
         take: limit,
-        select: { id: true, enqueuedAt: true },
+        select: { id: true, enqueuedAt: true, spec: true },
       });
+      return rows.map(({ spec, ...row }) => ({ ...row, lane: queueLane(spec) }));
     },
   };
 }

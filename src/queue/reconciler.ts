@@ -23,14 +23,14 @@ export interface ReconcilerOptions {
  */
 export async function reconcileQueuedRuns({ runs, queue, graceMs, log }: ReconcilerOptions): Promise<string[]> {
   const requeued: string[] = [];
-  for (const { id, enqueuedAt } of await runs.queuedBefore(new Date(Date.now() - graceMs), 500)) {
+  for (const { id, enqueuedAt, lane } of await runs.queuedBefore(new Date(Date.now() - graceMs), 500)) {
     const state = await queue.jobState(id);
     if (LIVE_STATES.includes(state)) {
       if (!enqueuedAt) await runs.markEnqueued(id); // its producer timed out waiting, but the job arrived
       continue;
     }
     if (state !== "missing" && !(await queue.remove(id))) continue;
-    await queue.enqueue(id);
+    await queue.enqueue(id, lane);
     await runs.markEnqueued(id);
     requeued.push(id);
     log(`reconciler: re-queued run ${id} (its job was ${state})`);
@@ -46,11 +46,11 @@ export async function reconcileQueuedRuns({ runs, queue, graceMs, log }: Reconci
  */
 export async function reconcileRunningRuns({ runs, queue, publisher, graceMs, log }: ReconcilerOptions): Promise<Map<string, string>> {
   const actions = new Map<string, string>();
-  for (const { id, attempt } of await runs.runningBefore(new Date(Date.now() - graceMs), 500)) {
+  for (const { id, attempt, lane } of await runs.runningBefore(new Date(Date.now() - graceMs), 500)) {
     const { state, failedReason } = await queue.jobInfo(id);
     if (LIVE_STATES.includes(state)) continue;
     if (state === "missing") {
-      await queue.enqueue(id);
+      await queue.enqueue(id, lane);
       actions.set(id, "requeued");
       log(`reconciler: re-queued running run ${id} (its job was missing)`);
       continue;

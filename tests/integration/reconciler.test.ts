@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
 import { Worker } from "bullmq";
 import type { LiveEvent } from "../../src/contracts/events.js";
-import { regressionSpecSchema } from "../../src/contracts/job-spec.js";
+import { jobSpecSchema, regressionSpecSchema, type JobSpec } from "../../src/contracts/job-spec.js";
 import { createRunsRepository } from "../../src/persistence/runs-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "../../src/queue/live-events.js";
 import { reconcileQueuedRuns, reconcileRunningRuns } from "../../src/queue/reconciler.js";
@@ -36,9 +36,9 @@ function setUp() {
     graceMs: 0,
     log: (message: string) => void logged.push(message),
   };
-  const storedRun = async () => {
+  const storedRun = async (spec: JobSpec = regressionSpecSchema.parse(airfoilSpec())) => {
     const id = randomUUID();
-    await runs.create(id, regressionSpecSchema.parse(airfoilSpec()));
+    await runs.create(id, spec);
     return id;
   };
   const hub = new LiveEventHub(subscriber, config.REDIS_PREFIX);
@@ -46,15 +46,21 @@ function setUp() {
   return { config, db, runs, options, storedRun, logged, hub, workerConnection };
 }
 
-test("queued runs: a missing job is added, a waiting one is left alone", async () => {
+test("queued runs: a missing job is added to its run's lane, a waiting one is left alone", async () => {
   const { db, options, storedRun, logged } = setUp();
   const missing = await storedRun();
+  const missingGpu = await storedRun(
+    jobSpecSchema.parse({ kind: "classification", dataset: "fashion-mnist", model: { name: "lenet" }, optimizer: { name: "adam" }, batchSize: 8, epochs: 1, accelerator: "gpu" }),
+  );
   const waiting = await storedRun();
-  await db.queue.enqueue(waiting);
+  await db.queue.enqueue(waiting, "cpu");
   // Other test files may have left queued runs in this database: only ours are asserted on.
   const requeued = await reconcileQueuedRuns(options);
   assert.ok(requeued.includes(missing) && !requeued.includes(waiting), JSON.stringify(requeued));
   assert.equal(await db.queue.jobState(missing), "waiting");
+  assert.ok(requeued.includes(missingGpu));
+  assert.equal((await db.queue.counts("gpu")).waiting, 1, "the GPU run's job is in the GPU queue");
+  assert.equal((await db.queue.counts("cpu")).waiting, 2);
   assert.ok((await db.prisma.run.findUniqueOrThrow({ where: { id: missing } })).enqueuedAt);
   assert.ok((await db.prisma.run.findUniqueOrThrow({ where: { id: waiting } })).enqueuedAt);
   assert.deepEqual(await reconcileQueuedRuns(options), [], "a second pass finds nothing to do");
@@ -68,7 +74,7 @@ test("running runs: a lost job is queued again; a failed job ends the run failed
   await runs.claim(lost, identity);
   const crashed = await storedRun();
   const { attempt } = (await runs.claim(crashed, identity))!;
-  await db.queue.enqueue(crashed);
+  await db.queue.enqueue(crashed, "cpu");
   // Take the job as a worker would, then fail it as BullMQ does when a job stalls too often.
   const worker = new Worker(config.QUEUE_NAME, null, { connection: workerConnection, prefix: config.REDIS_PREFIX, autorun: false });
   const token = randomUUID();

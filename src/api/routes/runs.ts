@@ -14,7 +14,7 @@ import {
   traceSchema,
 } from "../../contracts/api.js";
 import { ConflictError, LosslineError, NotFoundError } from "../../contracts/errors.js";
-import { jobSpecSchema } from "../../contracts/job-spec.js";
+import { jobSpecSchema, queueLane } from "../../contracts/job-spec.js";
 import { runStatusSchema } from "../../contracts/run-status.js";
 import type { AppDeps } from "../app.js";
 import { enqueueStoredRun } from "../enqueue-run.js";
@@ -44,7 +44,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     async (request, reply) => {
       const id = randomUUID();
       await runs.create(id, request.body);
-      await enqueueStoredRun({ runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log }, id);
+      await enqueueStoredRun({ runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log }, id, queueLane(request.body));
       return reply.code(202).header("location", `/v1/runs/${id}`).send({ id, status: "queued", links: runLinks(id) });
     },
   );

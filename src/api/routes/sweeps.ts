@@ -4,6 +4,7 @@ import { z } from "zod";
 import { errorResponses, runIdParamsSchema } from "../../contracts/api.js";
 import { NotFoundError } from "../../contracts/errors.js";
 import type { LossPoint } from "../../contracts/events.js";
+import { queueLane } from "../../contracts/job-spec.js";
 import { comparisonSchema, compareQuerySchema, sweepQuerySchema, sweepRequestSchema, sweepViewSchema } from "../../contracts/sweeps.js";
 import type { Run } from "../../persistence/runs-repository.js";
 import type { AppDeps } from "../app.js";
@@ -36,7 +37,7 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
       const { name, base, grid, variants } = request.body;
       await sweeps.createWithRuns({ id, name: name ?? null, base, grid: grid ?? null, variants: variants ?? null }, planned);
       const enqueue = { runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log };
-      await Promise.all(planned.map((run) => enqueueStoredRun(enqueue, run.id)));
+      await Promise.all(planned.map((run) => enqueueStoredRun(enqueue, run.id, queueLane(run.spec))));
       return reply.code(202).send({
         id,
         runs: planned.map((run) => ({ id: run.id, combination: run.combination })),
