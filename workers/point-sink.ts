@@ -72,6 +72,11 @@ export function createPointSink(options: PointSinkOptions) {
     addEpoch(summary: EpochSummary) {
       if (!stale) pending.push({ kind: "epoch", summary });
     },
+    /** Writes everything buffered now; throws when Postgres cannot take it yet. */
+    async flushNow(): Promise<void> {
+      await flush();
+      if (!stale && pending.length > 0) await flush(); // items that arrived while an older flush was finishing
+    },
     /** True once Postgres refused a write because this attempt no longer owns the run. */
     get stale() {
       return stale;

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { runJobSchema, type FinalMetrics, type StatusEvent } from "../src/contracts/events.js";
 import { jobSpecSchema, type JobSpec } from "../src/contracts/job-spec.js";
+import type { CheckpointsRepository } from "../src/persistence/checkpoints-repository.js";
 import type { MetricsRepository } from "../src/persistence/metrics-repository.js";
+import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from "../src/training/checkpoint.js";
 import type { RunsRepository, WorkerIdentity } from "../src/persistence/runs-repository.js";
 import type { LiveEventPublisher } from "../src/queue/live-events.js";
 import type { RegressionData } from "../src/training/airfoil.js";
@@ -21,6 +23,9 @@ export interface RunProcessorDeps {
   /** Loads (and caches) the data sets training needs. */
   datasets: { airfoil(): RegressionData; fashionMnist(): ImageData };
   flushMs: number;
+  checkpoints: CheckpointsRepository;
+  /** A running classification run is checkpointed at least this often (and at every epoch's end), in ms. */
+  checkpointIntervalMs: number;
   /** How often a running run's cancel flag and attempt are re-read from Postgres, in ms. */
   controlPollMs: number;
   /** How long the final write of points may keep retrying while Postgres is down, in ms. */
@@ -80,15 +85,32 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         })
         .catch(() => undefined);
     }, deps.controlPollMs);
+    let lastCheckpointAt = Date.now();
     const progress: TrainingProgress = {
       onPoint: (point) => sink.addPoint(point),
       onEpoch: (summary) => sink.addEpoch(summary),
       shouldStop: () => control.cancelRequested || control.handOff || control.lost || sink.stale,
+      checkpointDue: () => (control.handOff && !control.cancelRequested) || Date.now() - lastCheckpointAt >= deps.checkpointIntervalMs,
+      saveCheckpoint: async (checkpoint) => {
+        lastCheckpointAt = Date.now();
+        try {
+          // Every point before the checkpoint is stored first: a resumed run recomputes only later ones.
+          await sink.flushNow();
+          if (sink.stale) return;
+          const state = encodeCheckpoint(checkpoint);
+          const saved = await deps.checkpoints.save(runId, attempt, { epoch: checkpoint.epoch, samplesSeen: checkpoint.samplesSeen, nextSeq: checkpoint.nextSeq, state });
+          if (!saved) control.lost = true;
+          else deps.log.info({ runId, attempt, samplesSeen: checkpoint.samplesSeen, bytes: state.length }, "checkpoint saved");
+        } catch (error) {
+          deps.log.warn({ err: (error as Error).message, runId }, "checkpoint not saved; training goes on");
+        }
+      },
     };
 
     let outcome: TrainingOutcome | { kind: "error"; reason: string };
     try {
-      outcome = await train(claimed.spec, progress, deps.datasets);
+      const resumeFrom = await loadCheckpoint(runId, attempt);
+      outcome = await train(claimed.spec, progress, deps.datasets, resumeFrom);
     } catch (error) {
       outcome = { kind: "error", reason: `error: ${(error as Error).message}` };
     } finally {
@@ -108,8 +130,23 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     }
     if (!(await persist(() => deps.runs.finish(runId, attempt, ending)))) return abandoned(runId, attempt);
     await publishStatus(ending);
+    await deps.checkpoints.remove(runId).catch(() => undefined);
     deps.log.info({ runId, attempt, status: ending.status, reason: ending.reason }, "run ended");
     return ending.status;
+  }
+
+  /** The run's last checkpoint, if an earlier attempt left one this worker can read. */
+  async function loadCheckpoint(runId: string, attempt: number): Promise<TrainingCheckpoint | undefined> {
+    const stored = await deps.checkpoints.load(runId);
+    if (!stored) return undefined;
+    try {
+      const checkpoint = decodeCheckpoint(stored.state);
+      deps.log.info({ runId, attempt, fromAttempt: stored.attempt, samplesSeen: stored.samplesSeen, nextSeq: stored.nextSeq }, "resuming from checkpoint");
+      return checkpoint;
+    } catch (error) {
+      deps.log.warn({ runId, err: (error as Error).message }, "checkpoint unreadable: training from the start");
+      return undefined;
+    }
   }
 
   function abandoned(runId: string, attempt: number): ProcessResult {
@@ -137,6 +174,7 @@ async function train(
   rawSpec: unknown,
   progress: TrainingProgress,
   datasets: RunProcessorDeps["datasets"],
+  resumeFrom: TrainingCheckpoint | undefined,
 ): Promise<TrainingOutcome | { kind: "error"; reason: string }> {
   const parsed = jobSpecSchema.safeParse(rawSpec);
   if (!parsed.success) return { kind: "error", reason: `invalid stored spec: ${z.prettifyError(parsed.error)}` };
@@ -147,7 +185,7 @@ async function train(
     case "optimization":
       return traceOptimization(spec, progress);
     case "classification":
-      return trainClassification(spec, datasets.fashionMnist(), progress);
+      return trainClassification(spec, datasets.fashionMnist(), progress, resumeFrom);
   }
 }
 

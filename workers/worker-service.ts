@@ -1,5 +1,6 @@
 import { WaitingError, Worker, type Job } from "bullmq";
 import type { Config } from "../src/config/config.js";
+import { createCheckpointsRepository } from "../src/persistence/checkpoints-repository.js";
 import { createMetricsRepository } from "../src/persistence/metrics-repository.js";
 import { createPrismaClient } from "../src/persistence/prisma.js";
 import { createRunsRepository } from "../src/persistence/runs-repository.js";
@@ -51,6 +52,8 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
       fashionMnist: () => (fashionMnist ??= loadFashionMnist(config.FASHION_MNIST_DIR)),
     },
     flushMs: config.POINT_FLUSH_MS,
+    checkpoints: createCheckpointsRepository({ prisma }),
+    checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
     controlPollMs: 1_000,
     finalFlushRetryMs: 120_000,
     log,
@@ -76,7 +79,9 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
         prefix: config.REDIS_PREFIX,
         concurrency: config.WORKER_CONCURRENCY,
         lockDuration: config.JOB_LOCK_MS,
-        maxStalledCount: 2,
+        // A job whose worker died is noticed within one lock period, and given up after MAX_WORKER_CRASHES.
+        stalledInterval: Math.min(30_000, config.JOB_LOCK_MS),
+        maxStalledCount: config.MAX_WORKER_CRASHES,
       },
     );
     worker.on("error", (error) => log.warn({ err: error.message }, "queue worker error"));

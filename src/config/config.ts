@@ -26,10 +26,14 @@ export const configSchema = z.object({
   WORKER_ACCELERATOR: z.enum(["cpu", "gpu"]).default("cpu"),
   /** Directory holding Fashion-MNIST's four gzipped IDX files. */
   FASHION_MNIST_DIR: z.string().min(1).default("/usr/share/datasets/fashion-mnist"),
-  /** TensorFlow.js backend for workers: `auto` takes the fastest present (tfjs-node-gpu, tfjs-node, wasm, cpu). */
-  TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow"]).default("auto"),
+  /** TensorFlow.js backend for workers: `auto` takes the fastest present (tfjs-node-gpu, tfjs-node, cpu + oneDNN addon, wasm, cpu). */
+  TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow", "onednn"]).default("auto"),
   /** How long a worker's lock on a job lasts without renewal, in ms. */
   JOB_LOCK_MS: integer(5_000, 3_600_000, 60_000),
+  /** A training run is checkpointed at least this often (and at each epoch's end), in ms. */
+  CHECKPOINT_INTERVAL_MS: integer(100, 3_600_000, 120_000),
+  /** A run whose worker dies more often than this (its job stalls) ends failed. */
+  MAX_WORKER_CRASHES: integer(0, 100, 2),
   /** Loss points are written to Postgres at least this often while a run trains, in ms. */
   POINT_FLUSH_MS: integer(10, 60_000, 200),
   /** Every this many ms a reconciler looks for queued runs whose job is missing from Redis. */

@@ -1,4 +1,5 @@
 import type { EpochSummary, FinalMetrics, LossPoint } from "../contracts/events.js";
+import type { TrainingCheckpoint } from "./checkpoint.js";
 
 /**
  * How training talks to the outside world. The engine calls these synchronously and never awaits
@@ -9,6 +10,12 @@ export interface TrainingProgress {
   onEpoch(summary: EpochSummary): void;
   /** Checked between steps; true when the run must stop now (canceled, or this worker lost the run). */
   shouldStop(): boolean;
+  /**
+   * Checked between steps (before shouldStop) by loops that can resume; when true the loop hands a
+   * checkpoint to saveCheckpoint and waits for it before the next step.
+   */
+  checkpointDue?(): boolean;
+  saveCheckpoint?(checkpoint: TrainingCheckpoint): Promise<void>;
 }
 
 export type TrainingOutcome =

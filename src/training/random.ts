@@ -9,10 +9,12 @@ export interface Random {
   normal(mean: number, std: number): number;
   /** A fresh permutation of 0..length-1 (Fisher-Yates). */
   permutation(length: number): Int32Array;
+  /** The generator's whole state (a uint32), for checkpoints; `createRandom(seed, state)` resumes from it. */
+  state(): number;
 }
 
-export function createRandom(seed: number): Random {
-  let state = seed >>> 0;
+export function createRandom(seed: number, resumeState?: number): Random {
+  let state = (resumeState ?? seed) >>> 0;
   const uniform = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
@@ -22,6 +24,7 @@ export function createRandom(seed: number): Random {
   };
   return {
     uniform,
+    state: () => state,
     normal(mean, std) {
       const u1 = 1 - uniform(); // in (0, 1]: log stays finite
       const u2 = uniform();

@@ -7,6 +7,7 @@ import { createModel } from "./models/create-model.js";
 import { baseLearningRate, createOptimizer } from "./optimizers/create-optimizer.js";
 import type { Optimizer } from "./optimizers/optimizer.js";
 import { createYielder, divergenceReason, type TrainingOutcome, type TrainingProgress } from "./progress.js";
+import { readWeights, type TrainingCheckpoint } from "./checkpoint.js";
 import { createRandom } from "./random.js";
 import { createLearningRate } from "./schedules.js";
 
@@ -18,63 +19,101 @@ const EVAL_BATCH = 256;
  * the training images in a seeded random order; a loss point (the mean training loss of the samples
  * since the previous point) is recorded whenever samplesSeen passes a multiple of `spec.lossEvery`;
  * each epoch ends with its mean loss, training accuracy, test accuracy (inference mode: batch norm
- * uses its moving statistics) and training seconds. Deterministic for a given spec on a given backend.
+ * uses its moving statistics) and training seconds. Deterministic for a given spec on a given backend;
+ * started from a checkpoint of the same spec it carries on exactly where that checkpoint was taken.
  */
-export async function trainClassification(spec: ClassificationSpec, data: ImageData, progress: TrainingProgress): Promise<TrainingOutcome> {
+export async function trainClassification(
+  spec: ClassificationSpec,
+  data: ImageData,
+  progress: TrainingProgress,
+  resumeFrom?: TrainingCheckpoint,
+): Promise<TrainingOutcome> {
   const examples = classificationExamples(spec);
   const train = firstExamples(data.train, examples.train);
   const test = firstExamples(data.test, examples.test);
   const size = spec.resize ?? train.height;
-  const random = createRandom(spec.seed);
   const model = createModel(spec.model, { size, seed: spec.seed });
   const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const optimizer = createOptimizer(spec.optimizer);
   const learningRate = createLearningRate(baseLearningRate(spec.optimizer), spec.schedule);
   const pause = createYielder();
   const started = performance.now();
-  let samplesSeen = 0;
-  let seq = 0;
-  let sincePoint = { loss: 0, samples: 0 };
+  const at = {
+    epoch: resumeFrom?.epoch ?? 1,
+    batchesDone: resumeFrom?.batchesDone ?? 0,
+    samplesSeen: resumeFrom?.samplesSeen ?? 0,
+    nextSeq: resumeFrom?.nextSeq ?? 0,
+    epochRandomState: resumeFrom?.epochRandomState ?? spec.seed >>> 0,
+  };
+  const sums = { pointLoss: 0, pointSamples: 0, epochLoss: 0, epochCorrect: 0, epochSamples: 0, ...resumeFrom?.sums };
   let last = { loss: NaN, trainAccuracy: NaN, testAccuracy: NaN };
+  const samplesAtStart = at.samplesSeen;
+
+  const checkpoint = async (): Promise<TrainingCheckpoint> => ({
+    ...at,
+    scheduleSteps: learningRate.t - 1,
+    sums: { ...sums },
+    weights: await readWeights(model),
+    optimizer: await optimizer.saveState(params),
+  });
 
   try {
-    for (let epoch = 1; epoch <= spec.epochs; epoch++) {
-      const epochStarted = performance.now();
+    if (resumeFrom) {
+      const saved = resumeFrom.weights.map(({ shape, values }) => tf.tensor(values, shape));
+      model.setWeights(saved);
+      tf.dispose(saved);
+      await optimizer.loadState(params, resumeFrom.optimizer);
+      for (let t = 0; t < resumeFrom.scheduleSteps; t++) learningRate.next();
+    }
+    for (; at.epoch <= spec.epochs; at.epoch++, at.batchesDone = 0) {
+      const random = createRandom(spec.seed, at.epochRandomState);
       const order = random.permutation(train.count);
-      const epochTotals = { loss: 0, correct: 0, samples: 0 };
-      let start = 0;
-      for (const batchSize of batchSizes(train.count, spec.batchSize)) {
-        const batch = imageBatch(train, order.subarray(start, start + batchSize), size);
-        start += batchSize;
+      const sizes = batchSizes(train.count, spec.batchSize);
+      const epochStarted = performance.now();
+      for (; at.batchesDone < sizes.length; ) {
+        const batchSize = sizes[at.batchesDone]!;
+        const first = at.batchesDone * spec.batchSize;
+        const batch = imageBatch(train, order.subarray(first, first + batchSize), size);
         const step = await trainStep(model, params, optimizer, learningRate.next(), batch);
         tf.dispose([batch.images, batch.labels]);
-        samplesSeen += batchSize;
-        if (!Number.isFinite(step.loss)) return { kind: "diverged", reason: divergenceReason(step.loss, samplesSeen), samplesSeen };
-        epochTotals.loss += step.loss * batchSize;
-        epochTotals.correct += step.correct;
-        epochTotals.samples += batchSize;
-        sincePoint = { loss: sincePoint.loss + step.loss * batchSize, samples: sincePoint.samples + batchSize };
-        if (Math.floor(samplesSeen / spec.lossEvery) > Math.floor((samplesSeen - batchSize) / spec.lossEvery)) {
+        at.batchesDone += 1;
+        at.samplesSeen += batchSize;
+        if (!Number.isFinite(step.loss)) return { kind: "diverged", reason: divergenceReason(step.loss, at.samplesSeen), samplesSeen: at.samplesSeen };
+        sums.epochLoss += step.loss * batchSize;
+        sums.epochCorrect += step.correct;
+        sums.epochSamples += batchSize;
+        sums.pointLoss += step.loss * batchSize;
+        sums.pointSamples += batchSize;
+        if (Math.floor(at.samplesSeen / spec.lossEvery) > Math.floor((at.samplesSeen - batchSize) / spec.lossEvery)) {
           progress.onPoint({
-            seq: seq++,
-            samplesSeen,
-            epoch: samplesSeen / train.count,
-            value: sincePoint.loss / sincePoint.samples,
+            seq: at.nextSeq++,
+            samplesSeen: at.samplesSeen,
+            epoch: at.samplesSeen / train.count,
+            value: sums.pointLoss / sums.pointSamples,
             wallTime: new Date().toISOString(),
           });
-          sincePoint = { loss: 0, samples: 0 };
+          sums.pointLoss = 0;
+          sums.pointSamples = 0;
         }
         await pause();
-        if (progress.shouldStop()) return { kind: "stopped", samplesSeen };
+        if (progress.checkpointDue?.()) await progress.saveCheckpoint?.(await checkpoint());
+        if (progress.shouldStop()) return { kind: "stopped", samplesSeen: at.samplesSeen };
       }
       const seconds = (performance.now() - epochStarted) / 1000;
       const testAccuracy = await accuracy(model, test, size, progress);
-      if (testAccuracy === undefined) return { kind: "stopped", samplesSeen };
-      last = { loss: epochTotals.loss / epochTotals.samples, trainAccuracy: epochTotals.correct / epochTotals.samples, testAccuracy };
-      progress.onEpoch({ epoch, ...last, seconds, wallTime: new Date().toISOString() });
+      if (testAccuracy === undefined) return { kind: "stopped", samplesSeen: at.samplesSeen };
+      last = { loss: sums.epochLoss / sums.epochSamples, trainAccuracy: sums.epochCorrect / sums.epochSamples, testAccuracy };
+      progress.onEpoch({ epoch: at.epoch, ...last, seconds, wallTime: new Date().toISOString() });
+      Object.assign(sums, { epochLoss: 0, epochCorrect: 0, epochSamples: 0 });
+      at.epochRandomState = random.state();
+      if (at.epoch < spec.epochs && progress.saveCheckpoint) {
+        // An epoch's end is always worth keeping: the next epoch starts from here.
+        await progress.saveCheckpoint({ ...(await checkpoint()), epoch: at.epoch + 1, batchesDone: 0 });
+      }
     }
     const seconds = (performance.now() - started) / 1000;
-    return { kind: "completed", finalMetrics: { ...last, samplesSeen, seconds, samplesPerSecond: samplesSeen / seconds } };
+    const samplesSeen = at.samplesSeen;
+    return { kind: "completed", finalMetrics: { ...last, samplesSeen, seconds, samplesPerSecond: (samplesSeen - samplesAtStart) / seconds } };
   } finally {
     model.dispose();
     optimizer.dispose();

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { EpochSummary, LossPoint } from "../../src/contracts/events.js";
 import { classificationSpecSchema } from "../../src/contracts/job-spec.js";
 import { initBackend } from "../../src/training/backend.js";
+import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from "../../src/training/checkpoint.js";
 import { loadFashionMnist, type ImageData } from "../../src/training/fashion-mnist.js";
 import { trainClassification } from "../../src/training/train-classification.js";
 import { writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
@@ -71,3 +72,38 @@ test("the same seed gives the same run; another seed another", async () => {
   assert.notDeepEqual(other.points.map((p) => p.value), first.points.map((p) => p.value));
 });
 
+
+for (const optimizer of [{ name: "adam", lr: 0.01 }, { name: "momentum", lr: 0.05, implementation: "builtin" }]) {
+  test(`resumed from a checkpoint (mid-epoch or at an epoch's end), a run gives the uninterrupted curve (${optimizer.name} ${optimizer.implementation ?? "scratch"})`, async () => {
+    const overrides = { optimizer, model: { name: "lenet", batchNorm: "builtin" }, schedule: { name: "exponential", rate: 0.01 } };
+    const whole = await train(overrides);
+    for (const stopAtPoint of [2, 3]) {
+      // Point 2 falls mid-epoch 1, point 3 on its last batch (samplesSeen 300): resumed, it starts with the test pass.
+      const saved: TrainingCheckpoint[] = [];
+      const points: LossPoint[] = [];
+      const epochs: EpochSummary[] = [];
+      const first = await trainClassification(spec(overrides), data, {
+        onPoint: (point) => points.push(point),
+        onEpoch: (summary) => epochs.push(summary),
+        checkpointDue: () => points.length === stopAtPoint,
+        saveCheckpoint: async (checkpoint) => void saved.push(decodeCheckpoint(encodeCheckpoint(checkpoint))),
+        shouldStop: () => points.length >= stopAtPoint,
+      });
+      assert.equal(first.kind, "stopped");
+      const checkpoint = saved.at(-1)!;
+      assert.equal(checkpoint.nextSeq, stopAtPoint);
+      const tensorsBefore = tf.memory().numTensors;
+      const rest = await trainClassification(
+        spec(overrides),
+        data,
+        { onPoint: (point) => points.push(point), onEpoch: (summary) => epochs.push(summary), shouldStop: () => false },
+        checkpoint,
+      );
+      assert.equal(rest.kind, "completed");
+      assert.equal(tf.memory().numTensors, tensorsBefore, "resuming leaks nothing");
+      assert.deepEqual(points.map((p) => [p.seq, p.samplesSeen]), whole.points.map((p) => [p.seq, p.samplesSeen]));
+      assert.deepEqual(points.map((p) => p.value), whole.points.map((p) => p.value), `stopped at point ${stopAtPoint}`);
+      assert.deepEqual(epochs.map((e) => [e.epoch, e.loss, e.trainAccuracy, e.testAccuracy]), whole.epochs.map((e) => [e.epoch, e.loss, e.trainAccuracy, e.testAccuracy]));
+    }
+  });
+}

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OptimizerSpec } from "../../contracts/job-spec.js";
-import type { Optimizer } from "./optimizer.js";
+import type { Optimizer, OptimizerState } from "./optimizer.js";
 
 /**
  * TensorFlow.js's own optimizers, configured to run the chapter's algorithms with its
@@ -23,6 +23,22 @@ export function createBuiltinOptimizer(spec: OptimizerSpec): Optimizer {
         owned[param.name] = grad;
       }
       optimizer.applyGradients(owned);
+    },
+    /** tf's own weights: the iteration count first, then its accumulators in creation order. */
+    async saveState() {
+      const weights = await optimizer.getWeights();
+      const tensors: OptimizerState["tensors"] = [];
+      for (const { tensor } of weights) tensors.push({ shape: tensor.shape, values: (await tensor.data()) as Float32Array });
+      weights[0]?.tensor.dispose(); // a fresh scalar; the accumulators are the optimizer's own variables
+      return { step: tensors[0]?.values[0] ?? 0, tensors };
+    },
+    async loadState(params, state) {
+      const weights = state.tensors.map(({ shape, values }, i) => ({
+        name: i === 0 ? "iter" : `${params[(i - 1) % Math.max(params.length, 1)]?.name ?? "param"}/state${i}`,
+        tensor: tf.tensor(values, shape),
+      }));
+      await optimizer.setWeights(weights);
+      tf.dispose(weights.map((weight) => weight.tensor));
     },
     dispose() {
       optimizer.dispose();

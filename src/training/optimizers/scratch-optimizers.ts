@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OptimizerSpec } from "../../contracts/job-spec.js";
-import type { Optimizer } from "./optimizer.js";
+import type { Optimizer, OptimizerState } from "./optimizer.js";
 
 /** Per-parameter state tensors, created as zeros the first time a parameter is updated. */
 function createStates(count: number) {
@@ -13,6 +13,12 @@ function createStates(count: number) {
         states.set(param.name, state);
       }
       return state;
+    },
+    /** Replaces a parameter's state tensors with copies of `values`. */
+    set(param: tf.Variable, values: tf.Tensor[]) {
+      const old = states.get(param.name);
+      if (old) tf.dispose(old);
+      states.set(param.name, values.map((value) => tf.variable(value, false)));
     },
     dispose() {
       for (const state of states.values()) tf.dispose(state);
@@ -38,6 +44,23 @@ function scratchOptimizer(name: string, stateCount: number, update: Update): Opt
           update(param, grad, states.of(param), lr, step);
         }
       });
+    },
+    async saveState(params) {
+      const tensors: OptimizerState["tensors"] = [];
+      for (const param of params) {
+        for (const tensor of states.of(param)) tensors.push({ shape: tensor.shape, values: (await tensor.data()) as Float32Array });
+      }
+      return { step, tensors };
+    },
+    async loadState(params, state) {
+      if (state.tensors.length !== params.length * stateCount) {
+        throw new Error(`checkpoint holds ${state.tensors.length} optimizer tensors, ${name} needs ${params.length * stateCount}`);
+      }
+      params.forEach((param, i) => {
+        const saved = state.tensors.slice(i * stateCount, (i + 1) * stateCount);
+        tf.tidy(() => states.set(param, saved.map(({ shape, values }) => tf.tensor(values, shape))));
+      });
+      step = state.step;
     },
     dispose: () => states.dispose(),
   };
