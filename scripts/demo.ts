@@ -1,11 +1,13 @@
 // npm run demo [-- spec.json] [--embedded-postgres]
 // Brings up what is missing (Postgres, Redis), migrates, starts the API and one worker, submits the
-// book's minibatch-SGD job on the airfoil data (or your spec), prints its loss live from the
-// WebSocket, then the run's summary from the history API, and shuts everything down.
+// book's minibatch-SGD job on the airfoil data and a short LeNet-with-batch-norm run on Fashion-MNIST
+// (or your spec), prints each one's loss live from the WebSocket, then its summary from the history
+// API, and shuts everything down.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadConfig } from "../src/config/config.js";
-import { SEED_REGRESSION_SPEC } from "../src/contracts/examples.js";
+import { DEMO_CLASSIFICATION_SPEC, SEED_REGRESSION_SPEC } from "../src/contracts/examples.js";
 import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
 import { followRun } from "../src/cli/follow-run.js";
 import { describeRun } from "../src/cli/format.js";
@@ -16,9 +18,12 @@ import { freePort, providePostgres, provideRedis, type LocalService } from "./lo
 const args = process.argv.slice(2);
 const forceEmbedded = args.includes("--embedded-postgres");
 const specPath = args.find((arg) => !arg.startsWith("--"));
-const spec: unknown = specPath ? JSON.parse(readFileSync(specPath, "utf8")) : SEED_REGRESSION_SPEC;
-
 const defaults = loadConfig({});
+const fashionMnistDir = process.env.FASHION_MNIST_DIR ?? defaults.FASHION_MNIST_DIR;
+const haveFashionMnist = existsSync(join(fashionMnistDir, "train-images-idx3-ubyte.gz"));
+const specs: unknown[] = specPath
+  ? [JSON.parse(readFileSync(specPath, "utf8"))]
+  : [SEED_REGRESSION_SPEC, ...(haveFashionMnist ? [DEMO_CLASSIFICATION_SPEC] : [])];
 const cleanups: (() => Promise<void>)[] = [];
 const children: ChildProcess[] = [];
 let exitCode = 0;
@@ -39,20 +44,23 @@ try {
   start("api", ["src/server.ts"], env);
   start("worker", ["workers/main.ts"], env);
   await waitUntilReady(baseUrl);
-  console.log(`• API on ${baseUrl} (docs at ${baseUrl}/docs), one worker\n`);
+  console.log(`• API on ${baseUrl} (docs at ${baseUrl}/docs), one worker`);
+  if (!specPath && !haveFashionMnist) console.log(`• no Fashion-MNIST in ${fashionMnistDir}: skipping the convnet job (apt-get install dataset-fashion-mnist)`);
 
-  console.log(`POST /v1/runs ${JSON.stringify(spec)}`);
-  const response = await fetch(`${baseUrl}/v1/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(spec) });
-  const created = (await response.json()) as { id: string; message?: string };
-  if (response.status !== 202) throw new Error(`the API refused the spec (${response.status}): ${created.message}`);
-  const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as { samplesTotal: number };
-  const end = await followRun({ wsUrl, runId: created.id, samplesTotal: run.samplesTotal });
-  if (!end) throw new Error("stopped following before the run ended");
+  for (const spec of specs) {
+    console.log(`\nPOST /v1/runs ${JSON.stringify(spec)}`);
+    const response = await fetch(`${baseUrl}/v1/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(spec) });
+    const created = (await response.json()) as { id: string; message?: string };
+    if (response.status !== 202) throw new Error(`the API refused the spec (${response.status}): ${created.message}`);
+    const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as { samplesTotal: number };
+    const end = await followRun({ wsUrl, runId: created.id, samplesTotal: run.samplesTotal });
+    if (!end) throw new Error("stopped following before the run ended");
 
-  const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as RunView;
-  console.log(`\n${describeRun(summary)}`);
-  console.log(`  (${end.lastSeq + 1} points streamed; history: GET ${baseUrl}/v1/runs/${summary.id}/metrics)`);
-  if (summary.status !== "succeeded") exitCode = 1;
+    const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as RunView;
+    console.log(`\n${describeRun(summary)}`);
+    console.log(`  (${end.lastSeq + 1} points streamed; history: GET ${baseUrl}/v1/runs/${summary.id}/metrics)`);
+    if (summary.status !== "succeeded") exitCode = 1;
+  }
 } catch (error) {
   console.error(`\n${(error as Error).message}`);
   exitCode = 1;

@@ -8,3 +8,15 @@ export const SEED_REGRESSION_SPEC = Object.freeze({
   epochs: 2,
   seed: 1,
 } as const);
+
+/** The demo's second job: LeNet with batch norm from scratch, one epoch on the first 10,000 Fashion-MNIST images. */
+export const DEMO_CLASSIFICATION_SPEC = Object.freeze({
+  kind: "classification",
+  dataset: "fashion-mnist",
+  model: Object.freeze({ name: "lenet", batchNorm: "scratch" }),
+  optimizer: Object.freeze({ name: "adam", lr: 0.01 }),
+  batchSize: 256,
+  epochs: 1,
+  seed: 1,
+  limit: Object.freeze({ train: 10_000, test: 2_000 }),
+} as const);
