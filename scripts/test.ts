@@ -1,7 +1,7 @@
 // npm test: makes a fresh database on the configured Postgres server, applies the migrations,
 // checks Redis, runs every test file with node's test runner against them, then drops the database.
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { loadConfig } from "../src/config/config.js";
@@ -18,7 +18,10 @@ let status = 1;
 try {
   await migrate(testDatabaseUrl);
   const only = process.argv.slice(2);
-  const files = only.length > 0 ? only : ["tests/unit", "tests/integration"].flatMap(listTests);
+  // Arguments are test files, folders of them, or node --test flags; none means unit and integration.
+  const files = (only.length > 0 ? only : ["tests/unit", "tests/integration"]).flatMap((arg) =>
+    !arg.startsWith("-") && statSync(arg).isDirectory() ? listTests(arg) : [arg],
+  );
   const result = spawnSync(
     process.execPath,
     ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
-import { getJson, inspect, postJson, startApi, startWorker, testEnv, waitFor, type WorkerProcess } from "../helpers/services.js";
+import { getJson, inspect, openStream, postJson, startApi, startWorker, testEnv, waitFor, type WorkerProcess } from "../helpers/services.js";
 
 const fixture = writeFashionMnistFixture(2000, 100);
 const env = testEnv({ FASHION_MNIST_DIR: fixture.dir, CHECKPOINT_INTERVAL_MS: "300", JOB_LOCK_MS: "5000", TF_BACKEND: "wasm" });
@@ -15,8 +15,8 @@ after(async () => {
   fixture.remove();
 });
 
-async function worker(id: string): Promise<WorkerProcess> {
-  const started = await startWorker({ ...env, WORKER_ID: id });
+async function worker(id: string, workerEnv: Record<string, string> = env): Promise<WorkerProcess> {
+  const started = await startWorker({ ...workerEnv, WORKER_ID: id });
   workers.push(started);
   return started;
 }
@@ -89,4 +89,62 @@ test("SIGTERM mid-run: the worker checkpoints and hands the run back; the next w
   const job = await db.queue.jobInfo(id);
   assert.equal(job.state, "completed", "the handed-back job did not count as a failure");
   await next.stop();
+});
+
+test("a run whose worker dies on every attempt ends failed after MAX_WORKER_CRASHES, and watchers are told", async () => {
+  const crashEnv = { ...env, QUEUE_NAME: `${env.QUEUE_NAME}-crash`, MAX_WORKER_CRASHES: "1", RECONCILE_GRACE_MS: "1000" };
+  const crashApi = await startApi(crashEnv);
+  const crashDb = inspect(crashEnv);
+  const crashWorkers: WorkerProcess[] = [];
+  try {
+    const id = (await postJson(crashApi.baseUrl, "/v1/runs", spec(13))).json.id as string;
+    const stream = openStream(crashApi.wsUrl, id);
+    let current = await worker("crash-1", crashEnv);
+    crashWorkers.push(current);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await waitFor(async () => (await crashDb.prisma.run.findUniqueOrThrow({ where: { id } })).attempt === attempt, 60_000, `attempt ${attempt}`);
+      const next = await worker(`crash-${attempt + 1}`, crashEnv); // alive to notice the stall (and to take the next attempt)
+      crashWorkers.push(next);
+      current.child.kill("SIGKILL");
+      await current.exited;
+      current = next;
+    }
+    await stream.closed;
+    const end = stream.messages.at(-1)!;
+    assert.equal(end.type, "end");
+    assert.equal((end as { status: string }).status, "failed");
+    assert.match((end as { reason: string }).reason, /worker lost the run/);
+    const stored = await crashDb.prisma.run.findUniqueOrThrow({ where: { id } });
+    assert.equal(stored.status, "failed");
+    assert.equal(stored.attempt, 2);
+  } finally {
+    // Its reconciler looks at every running run of the database with a short grace: stop it before other tests run.
+    await Promise.all(crashWorkers.map((w) => w.stop("SIGKILL")));
+    await crashApi.service.close();
+    await crashDb.close();
+  }
+});
+
+test("SIGSTOP past the lock, another worker takes over, SIGCONT: the frozen worker writes nothing more and abandons", async () => {
+  const [first, second] = await Promise.all([worker("frozen-a"), worker("frozen-b")]);
+  const id = await submit(14);
+  await waitFor(async () => (await storedPoints(id)).length >= 8, 120_000, "eight points");
+  const holder = (await run(id)).workerId as string;
+  const [frozen, other] = holder === "frozen-a" ? [first, second] : [second, first];
+  frozen.child.kill("SIGSTOP");
+  await waitFor(async () => (await run(id)).attempt === 2, 60_000, "the other worker to take the run");
+  frozen.child.kill("SIGCONT");
+  await waitFor(() => /abandoning the run/.test(frozen.output()), 30_000, "the resumed worker to abandon the run").catch((error) => {
+    throw new Error(`${error.message}\n${frozen.output().slice(-3000)}`);
+  });
+  await waitForEnd(id, 120_000);
+  const ended = await run(id);
+  assert.equal(ended.status, "succeeded");
+  assert.equal(ended.workerId, holder === "frozen-a" ? "frozen-b" : "frozen-a");
+  assert.equal(ended.attempt, 2, "no second terminal write bumped or replaced the attempt");
+  assert.doesNotMatch(frozen.output(), /"msg":"run ended"/, "the frozen worker never wrote an ending");
+  const points = await storedPoints(id);
+  assert.deepEqual(points.map((point) => point.seq), points.map((_, i) => i));
+  assert.deepEqual(points.map((point) => point.value), await uninterruptedCurve(14));
+  await Promise.all([frozen.stop(), other.stop()]);
 });
