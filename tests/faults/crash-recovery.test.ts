@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
+import { lenetSpec, writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
 import { getJson, inspect, openStream, postJson, startApi, startWorker, testEnv, waitFor, type WorkerProcess } from "../helpers/services.js";
 
 const fixture = writeFashionMnistFixture(2000, 100);
@@ -22,16 +22,7 @@ async function worker(id: string, workerEnv: Record<string, string> = env): Prom
 }
 
 /** 2 epochs of 2,000 images in batches of 32: about 40 points, seconds of training. */
-const spec = (seed: number) => ({
-  kind: "classification",
-  dataset: "fashion-mnist",
-  model: { name: "lenet", batchNorm: "scratch" },
-  optimizer: { name: "adam", lr: 0.01 },
-  batchSize: 32,
-  epochs: 2,
-  seed,
-  limit: { train: 2000, test: 100 },
-});
+const spec = (seed: number) => lenetSpec({ seed, limit: { train: 2000, test: 100 } });
 
 const submit = async (seed: number) => (await postJson((await api).baseUrl, "/v1/runs", spec(seed))).json.id as string;
 const run = async (id: string) => (await getJson((await api).baseUrl, `/v1/runs/${id}`)).json;

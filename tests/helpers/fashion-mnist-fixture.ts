@@ -52,3 +52,15 @@ export function writeFashionMnistFixture(train: number, test: number): { dir: st
   writeFileSync(join(dir, FASHION_MNIST_FILES.testLabels), gzipSync(idxLabels(testSet.labels)));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** A LeNet-with-scratch-batch-norm classification spec (unparsed, as a client posts it) with some fields changed. */
+export const lenetSpec = (overrides: Record<string, unknown> = {}) => ({
+  kind: "classification",
+  dataset: "fashion-mnist",
+  model: { name: "lenet", batchNorm: "scratch" },
+  optimizer: { name: "adam", lr: 0.01 },
+  batchSize: 32,
+  epochs: 2,
+  seed: 1,
+  ...overrides,
+});

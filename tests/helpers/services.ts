@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
@@ -167,4 +168,15 @@ export function useApiAndWorker(envOverrides: Record<string, string> = {}) {
     await stack.db.close();
   });
   return stack;
+}
+
+/** Submits a spec and follows its stream to the end: the run's id, every stream message, and the `end` message. */
+export async function runToEnd(api: RunningApi, spec: unknown) {
+  const submitted = await postJson(api.baseUrl, "/v1/runs", spec);
+  assert.equal(submitted.status, 202, JSON.stringify(submitted.json));
+  const stream = openStream(api.wsUrl, submitted.json.id);
+  await stream.closed;
+  const end = stream.messages.at(-1)!;
+  assert.equal(end.type, "end", JSON.stringify(stream.messages.slice(-3)));
+  return { id: submitted.json.id as string, messages: stream.messages, end: end as Extract<StreamMessage, { type: "end" }> };
 }

@@ -1,37 +1,18 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import type { StreamMessage } from "../../src/contracts/events.js";
-import { writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
-import { getJson, openStream, postJson, startApi, startWorker, testEnv, useApiAndWorker } from "../helpers/services.js";
+import { lenetSpec, writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
+import { getJson, openStream, postJson, runToEnd, startApi, startWorker, testEnv, useApiAndWorker } from "../helpers/services.js";
 
 const fixture = writeFashionMnistFixture(600, 200);
 after(() => fixture.remove());
 const stack = useApiAndWorker({ FASHION_MNIST_DIR: fixture.dir });
 
-const lenetSpec = (overrides: Record<string, unknown> = {}) => ({
-  kind: "classification",
-  dataset: "fashion-mnist",
-  model: { name: "lenet", batchNorm: "scratch" },
-  optimizer: { name: "adam", lr: 0.01 },
-  batchSize: 64,
-  epochs: 2,
-  seed: 3,
-  limit: { train: 600, test: 200 },
-  ...overrides,
-});
+const spec = (overrides: Record<string, unknown> = {}) => lenetSpec({ batchSize: 64, seed: 3, limit: { train: 600, test: 200 }, ...overrides });
 
-async function runToEnd(spec: unknown) {
-  const submitted = await postJson(stack.api.baseUrl, "/v1/runs", spec);
-  assert.equal(submitted.status, 202, JSON.stringify(submitted.json));
-  const stream = openStream(stack.api.wsUrl, submitted.json.id);
-  await stream.closed;
-  const end = stream.messages.at(-1)!;
-  assert.equal(end.type, "end", JSON.stringify(stream.messages.slice(-3)));
-  return { id: submitted.json.id as string, messages: stream.messages, end: end as Extract<StreamMessage, { type: "end" }> };
-}
 
 test("LeNet with scratch batch norm trains through the service: a point per 100 samples, epochs with accuracies, history stored", async () => {
-  const { id, messages, end } = await runToEnd(lenetSpec());
+  const { id, messages, end } = await runToEnd(stack.api, spec());
   assert.equal(end.status, "succeeded", end.reason ?? undefined);
   const points = messages.flatMap((m) => (m.type === "points" ? m.points : []));
   // Batches of 64 over 600 images: a point whenever samplesSeen passes a multiple of 100.
@@ -68,16 +49,16 @@ test("LeNet with scratch batch norm trains through the service: a point per 100 
 });
 
 test("the same seed gives the same curve; resize and every batch-norm choice train", async () => {
-  const spec = lenetSpec({ epochs: 1, limit: { train: 256, test: 64 } });
-  const first = await runToEnd(spec);
-  const second = await runToEnd(spec);
+  const short = spec({ epochs: 1, limit: { train: 256, test: 64 } });
+  const first = await runToEnd(stack.api, short);
+  const second = await runToEnd(stack.api, short);
   const values = (messages: StreamMessage[]) => messages.flatMap((m) => (m.type === "points" ? m.points.map((p) => p.value) : []));
   assert.deepEqual(values(second.messages), values(first.messages));
   for (const batchNorm of ["none", "builtin"]) {
-    const { end } = await runToEnd(lenetSpec({ model: { name: "lenet", batchNorm }, epochs: 1, limit: { train: 128, test: 32 } }));
+    const { end } = await runToEnd(stack.api, spec({ model: { name: "lenet", batchNorm }, epochs: 1, limit: { train: 128, test: 32 } }));
     assert.equal(end.status, "succeeded", `${batchNorm}: ${end.reason}`);
   }
-  const resized = await runToEnd(lenetSpec({ resize: 32, batchSize: 32, epochs: 1, limit: { train: 64, test: 32 } }));
+  const resized = await runToEnd(stack.api, spec({ resize: 32, batchSize: 32, epochs: 1, limit: { train: 64, test: 32 } }));
   assert.equal(resized.end.status, "succeeded", resized.end.reason ?? undefined);
 });
 
@@ -94,7 +75,7 @@ test("classification specs are checked: bad models, sizes and batches are 400 wi
     [{ dataset: "mnist" }, "dataset"],
   ];
   for (const [overrides, field] of cases) {
-    const { status, json } = await postJson(stack.api.baseUrl, "/v1/runs", lenetSpec(overrides));
+    const { status, json } = await postJson(stack.api.baseUrl, "/v1/runs", spec(overrides));
     assert.equal(status, 400, `${JSON.stringify(overrides)}: ${status}`);
     assert.ok(
       json.issues.some((issue: { path: string }) => issue.path === field),
@@ -104,7 +85,7 @@ test("classification specs are checked: bad models, sizes and batches are 400 wi
 });
 
 test("a job that asks for a GPU waits in the GPU queue: a CPU worker never takes it", async () => {
-  const submitted = await postJson(stack.api.baseUrl, "/v1/runs", lenetSpec({ accelerator: "gpu" }));
+  const submitted = await postJson(stack.api.baseUrl, "/v1/runs", spec({ accelerator: "gpu" }));
   assert.equal(submitted.status, 202);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   assert.equal(await stack.db.queue.jobState(submitted.json.id), "waiting");
@@ -131,7 +112,7 @@ test("a worker without the data set fails the run with a reason naming the direc
   const env = testEnv({ FASHION_MNIST_DIR: "/nonexistent/fashion-mnist" });
   const [api, worker] = await Promise.all([startApi(env), startWorker(env)]);
   try {
-    const submitted = await postJson(api.baseUrl, "/v1/runs", lenetSpec());
+    const submitted = await postJson(api.baseUrl, "/v1/runs", spec());
     const stream = openStream(api.wsUrl, submitted.json.id);
     await stream.closed;
     const end = stream.messages.at(-1) as Extract<StreamMessage, { type: "end" }>;

@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { StreamMessage } from "../../src/contracts/events.js";
-import { airfoilSpec, getJson, openStream, postJson, useApiAndWorker } from "../helpers/services.js";
+import { airfoilSpec, getJson, postJson, runToEnd, useApiAndWorker } from "../helpers/services.js";
 
 const stack = useApiAndWorker();
 const { db } = stack;
 
 const pointsOf = (messages: StreamMessage[]) => messages.flatMap((m) => (m.type === "points" ? m.points : []));
 
-async function runToEnd(spec: unknown) {
-  const submitted = await postJson(stack.api.baseUrl, "/v1/runs", spec);
-  assert.equal(submitted.status, 202, JSON.stringify(submitted.json));
-  const stream = openStream(stack.api.wsUrl, submitted.json.id);
-  await stream.closed;
-  const end = stream.messages.at(-1)!;
-  assert.equal(end.type, "end");
-  return { id: submitted.json.id as string, messages: stream.messages, end: end as Extract<StreamMessage, { type: "end" }> };
-}
 
 test("an SGD trace on the 2-D quadratic streams every iterate and serves it as a trace", async () => {
   const spec = {
@@ -30,7 +21,7 @@ test("an SGD trace on the 2-D quadratic streams every iterate and serves it as a
     noise: { std: 1 },
     seed: 1,
   };
-  const { id, messages, end } = await runToEnd(spec);
+  const { id, messages, end } = await runToEnd(stack.api, spec);
   assert.equal(end.status, "succeeded");
   const streamed = pointsOf(messages);
   assert.deepEqual(streamed.map((p) => p.seq), Array.from({ length: 51 }, (_, t) => t));
@@ -44,18 +35,18 @@ test("an SGD trace on the 2-D quadratic streams every iterate and serves it as a
   const run = (await getJson(stack.api.baseUrl, `/v1/runs/${id}`)).json;
   assert.deepEqual([run.kind, run.model, run.optimizer, run.dataset], ["optimization", "quadratic-2d", "sgd", "none"]);
 
-  const again = await runToEnd(spec);
+  const again = await runToEnd(stack.api, spec);
   assert.deepEqual(pointsOf(again.messages).map((p) => p.x), streamed.map((p) => p.x), "the same seed gives the same trace");
 });
 
 test("the book's gd runs through the service: 0.06046618 after 10 steps; gd(1.1) reported as diverging", async () => {
-  const converging = await runToEnd({ kind: "optimization", objective: "square", method: "gd", eta: 0.2, steps: 10 });
+  const converging = await runToEnd(stack.api, { kind: "optimization", objective: "square", method: "gd", eta: 0.2, steps: 10 });
   const trace = (await getJson(stack.api.baseUrl, `/v1/runs/${converging.id}/trace`)).json;
   assert.equal(trace.length, 11);
   assert.deepEqual(trace[0].x, [10]);
   assert.equal(trace[10].x[0].toFixed(8), "0.06046618");
 
-  const growing = await runToEnd({ kind: "optimization", objective: "square", method: "gd", eta: 1.1, steps: 10 });
+  const growing = await runToEnd(stack.api, { kind: "optimization", objective: "square", method: "gd", eta: 1.1, steps: 10 });
   assert.equal(growing.end.status, "succeeded");
   assert.equal(growing.end.finalMetrics!.diverging, 1);
   assert.equal(growing.end.finalMetrics!.x1!.toFixed(6), "61.917364");

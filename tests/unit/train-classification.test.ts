@@ -7,7 +7,7 @@ import { initBackend } from "../../src/training/backend.js";
 import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from "../../src/training/checkpoint.js";
 import { loadFashionMnist, type ImageData } from "../../src/training/fashion-mnist.js";
 import { trainClassification } from "../../src/training/train-classification.js";
-import { writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
+import { lenetSpec, writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
 
 let data: ImageData;
 const fixture = writeFashionMnistFixture(300, 100);
@@ -18,17 +18,7 @@ before(async () => {
 after(() => fixture.remove());
 
 const spec = (overrides: Record<string, unknown> = {}) =>
-  classificationSpecSchema.parse({
-    kind: "classification",
-    dataset: "fashion-mnist",
-    model: { name: "lenet", batchNorm: "scratch" },
-    optimizer: { name: "adam", lr: 0.01 },
-    batchSize: 32,
-    epochs: 2,
-    seed: 5,
-    limit: { train: 300, test: 100 },
-    ...overrides,
-  });
+  classificationSpecSchema.parse(lenetSpec({ seed: 5, limit: { train: 300, test: 100 }, ...overrides }));
 
 async function train(overrides: Record<string, unknown> = {}, stopAfterPoints = Infinity) {
   const points: LossPoint[] = [];
