@@ -4,6 +4,7 @@ import type { Config } from "./config/config.js";
 import { createMetricsRepository } from "./persistence/metrics-repository.js";
 import { createPrismaClient } from "./persistence/prisma.js";
 import { createRunsRepository } from "./persistence/runs-repository.js";
+import { createStatsRepository } from "./persistence/stats-repository.js";
 import { createSweepsRepository } from "./persistence/sweeps-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "./queue/live-events.js";
 import { closeRedis, createRedis, withDeadline } from "./queue/redis.js";
@@ -29,6 +30,7 @@ export async function createApiService(config: Config, overrides: Partial<AppOpt
     runs: createRunsRepository({ prisma }),
     sweeps: createSweepsRepository({ prisma }),
     metrics: createMetricsRepository({ prisma }),
+    stats: createStatsRepository({ prisma }),
     queue,
     publisher: createLiveEventPublisher({ redis: commands, prefix: config.REDIS_PREFIX }),
     liveEvents,

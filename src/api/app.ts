@@ -12,10 +12,12 @@ import {
 } from "fastify-type-provider-zod";
 import type { MetricsRepository } from "../persistence/metrics-repository.js";
 import type { RunsRepository } from "../persistence/runs-repository.js";
+import type { StatsRepository } from "../persistence/stats-repository.js";
 import type { SweepsRepository } from "../persistence/sweeps-repository.js";
 import type { LiveEventHub, LiveEventPublisher } from "../queue/live-events.js";
 import type { RunQueue } from "../queue/run-queue.js";
 import { errorHandler } from "./error-handler.js";
+import { metricsRoutes } from "./metrics.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { healthRoutes, type HealthChecks } from "./routes/health.js";
 import { modelRoutes } from "./routes/models.js";
@@ -40,6 +42,8 @@ export interface AppDeps {
   runs: RunsRepository;
   sweeps: SweepsRepository;
   metrics: MetricsRepository;
+  /** Store-wide counts for GET /metrics. */
+  stats: StatsRepository;
   queue: RunQueue;
   publisher: LiveEventPublisher;
   liveEvents: LiveEventHub;
@@ -75,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
   await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
+  await app.register(metricsRoutes, deps); // before the routes: its onResponse hook times them all
 
   await app.register(healthRoutes, { checks: deps.checks });
   await app.register(runRoutes, deps);

@@ -19,7 +19,7 @@ export function expandSweep(request: SweepRequest): Combination[] {
     throw new InvalidRequestError(`grid: ${message}`, [{ path: "grid", message }]);
   }
   assertNoOverlap(grid.map(([path]) => path), variants);
-  if (depth(request.base) > MAX_DEPTH) throw new InvalidRequestError("base: nested too deeply", [{ path: "base", message: "nested too deeply" }]);
+  for (const field of ["base", "grid", "variants"] as const) assertStorable(field, request[field]);
   const combinations: Combination[] = [];
   const problems: { path: string; message: string }[] = [];
   for (const choice of cartesian(grid)) {
@@ -44,16 +44,30 @@ export function expandSweep(request: SweepRequest): Combination[] {
 }
 
 const MAX_DEPTH = 20;
+/** NUL, or half of a surrogate pair without the other half: Postgres' jsonb refuses both. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** How deeply a JSON value nests (a scalar is 0). */
-function depth(value: unknown): number {
-  if (typeof value !== "object" || value === null) return 0;
-  let deepest = 0;
-  for (const child of Object.values(value)) {
-    deepest = Math.max(deepest, depth(child));
-    if (deepest > MAX_DEPTH) break;
+/**
+ * Refuses what could not be stored or printed: nesting deeper than MAX_DEPTH (a scalar is depth 0),
+ * and NUL or an unpaired surrogate in any key or string. Walks without recursion, so that a value
+ * nested thousands deep cannot exhaust the stack here.
+ */
+function assertStorable(field: string, value: unknown): void {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, level] = next;
+    if (typeof node === "string" && UNSTORABLE.test(node)) refuse(field, "contains \\u0000 or an unpaired surrogate");
+    if (typeof node !== "object" || node === null) continue;
+    if (level >= MAX_DEPTH) refuse(field, "nested too deeply");
+    for (const [key, child] of Object.entries(node)) {
+      if (UNSTORABLE.test(key)) refuse(field, "contains \\u0000 or an unpaired surrogate");
+      pending.push([child, level + 1]);
+    }
   }
-  return deepest + 1;
+}
+
+function refuse(field: string, message: string): never {
+  throw new InvalidRequestError(`${field}: ${message}`, [{ path: field, message }]);
 }
 
 /** A path set by both the grid and a variant would silently lose one of the two values. */
