@@ -8,18 +8,24 @@ FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
-COPY scripts/prisma-generate.mjs ./scripts/prisma-generate.mjs
+COPY scripts/prisma-generate.mjs scripts/build-native.mjs ./scripts/
+# oneDNN and a compiler for the native training kernels (built by npm ci's postinstall into build/).
+RUN apt-get update && apt-get install -y --no-install-recommends libdnnl-dev python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY binding.gyp ./
+COPY native ./native
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # -- runtime
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 # Fashion-MNIST's four IDX files, for classification jobs (FASHION_MNIST_DIR points here by default).
-RUN apt-get update && apt-get install -y --no-install-recommends dataset-fashion-mnist && rm -rf /var/lib/apt/lists/*
+# libdnnl2: the oneDNN runtime the addon built in `deps` (build/) links against.
+RUN apt-get update && apt-get install -y --no-install-recommends dataset-fashion-mnist libdnnl2 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
 COPY --from=deps /app/src/persistence/generated ./src/persistence/generated
+COPY --from=deps /app/build ./build
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
@@ -41,4 +47,15 @@ COPY --from=runtime /app /app
 RUN node -e "const p=require('./package.json');p.allowScripts['@tensorflow/tfjs-node-gpu']=true;require('fs').writeFileSync('package.json',JSON.stringify(p,null,2))" \
  && npm install --omit=dev --no-audit --no-fund --no-save @tensorflow/tfjs-node-gpu@4.22.0 \
  && node -e "require('@tensorflow/tfjs-node-gpu')"
+CMD ["node", "--import", "tsx", "workers/main.ts"]
+
+# -- GPU worker on WebGPU (TF_BACKEND=auto picks webgpu when Dawn finds a GPU adapter): Dawn (npm
+# webgpu) drives the NVIDIA driver's Vulkan ICD, which the container toolkit mounts only when the
+# `graphics` capability is asked for. A target of its own: dawn.node needs glibc 2.34 (bookworm has
+# 2.36; the CUDA 11.2 image of `gpu` above has 2.31).
+FROM runtime AS webgpu
+USER root
+RUN apt-get update && apt-get install -y --no-install-recommends libvulkan1 && rm -rf /var/lib/apt/lists/*
+USER node
+ENV WORKER_ACCELERATOR=gpu TF_BACKEND=auto NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics
 CMD ["node", "--import", "tsx", "workers/main.ts"]

@@ -1,18 +1,33 @@
 // The heavy kernels of a convnet training step, stock tfjs against Lossline's own kernels
-// (src/training/kernels), on the shapes of LeNet-BN (batch 256, 28x28) and ResNet-18's stages
-// (batch 32, 96x96), then samples/s of one LeNet-BN training step per backend and its top kernels.
-// Usage: npx tsx bench/kernels.ts [repeats=3] [--no-stock-step] [--stock-all] [--step-only]
+// (src/training/kernels; "onednn": the cpu backend's kernels through the oneDNN addon, when built), on
+// the shapes of LeNet-BN (batch 256, 28x28) and ResNet-18's stages (batch 32, 96x96), then samples/s
+// of one LeNet-BN training step per backend and its top kernels, then (--networks) each network's
+// training step through the worker's trainStep on onednn and wasm with its per-kernel profile.
+// Usage: npx tsx bench/kernels.ts [repeats=3] [--no-stock-step] [--stock-all] [--step-only] [--networks lenet,resnet18,densenet]
 //   one stock-cpu LeNet-BN step takes ~20 s (--no-stock-step skips it); the stock cpu
 //   Conv2DBackpropFilter takes 10-170 s per ResNet shape, so it runs on the LeNet shapes and
 //   the 1x1 shape only unless --stock-all is given.
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerTrainingKernels, stockKernel, trainingConv2dBackpropInput } from "../src/training/kernels/register-training-kernels.js";
+import { DEFAULT_ONEDNN_ADDON_PATH, loadOneDnnAddon } from "../src/training/kernels/onednn-addon.js";
+import { oneDnnKernels } from "../src/training/kernels/onednn-kernels.js";
+import { withFallback } from "../src/training/kernels/onednn-host.js";
+import { spawnSync } from "node:child_process";
+import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
+import { optimizerSchema } from "../src/contracts/job-spec.js";
+import { initBackend } from "../src/training/backend.js";
+import { createModel } from "../src/training/models/create-model.js";
+import { createOptimizer } from "../src/training/optimizers/create-optimizer.js";
+import { trainStep } from "../src/training/train-classification.js";
 
 const repeats = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 3);
 const stockStep = !process.argv.includes("--no-stock-step");
 const stockAll = process.argv.includes("--stock-all");
 const stepOnly = process.argv.includes("--step-only");
+const networks = process.argv.includes("--networks") ? process.argv[process.argv.indexOf("--networks") + 1]!.split(",") : [];
+const oneDnn = loadOneDnnAddon(DEFAULT_ONEDNN_ADDON_PATH, (await import("node:os")).availableParallelism());
+if (!oneDnn.addon) console.log(`oneDNN addon not loaded (${oneDnn.error}): no onednn column`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** One convolution of a training step: x [batch, h, w, inC] * filter [k, k, inC, outC]. */
@@ -42,6 +57,11 @@ const variants: Variant[] = [
   { label: "wasm stock", backend: "wasm", kernel: (name) => stockKernel(name, "wasm") },
   { label: "wasm ours", backend: "wasm", kernel: (name) => tf.getKernel(name, "wasm")?.kernelFunc },
 ];
+if (oneDnn.addon) {
+  const native = oneDnnKernels(oneDnn.addon);
+  const kernel = (name: string) => withFallback(native[name]!, stockKernel(name, "cpu") as never) as unknown as tf.KernelFunc;
+  variants.push({ label: "onednn", backend: "cpu", kernel });
+}
 
 /** Milliseconds of one call of `kernelFunc` (median of `repeats`, one call when it is slower than 2 s). */
 function timeKernel(kernelFunc: tf.KernelFunc, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): number {
@@ -141,6 +161,55 @@ async function leNetStep(label: string, steps: number): Promise<void> {
   model.dispose();
 }
 
+/** Networks of --networks, at the batch and size of bench/throughput.ts. */
+const NETWORKS: Record<string, { model: object; batch: number; size: number }> = {
+  lenet: { model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
+  resnet18: { model: { name: "resnet18" }, batch: 32, size: 96 },
+  densenet: { model: { name: "densenet" }, batch: 32, size: 96 },
+};
+
+/** Prints, per network and engine (onednn, wasm), samples/s and the top kernels of one step. */
+async function profileNetworks(names: string[]): Promise<void> {
+  console.log(`\ntraining steps through trainStep (Adam 0.001), per network and engine, top kernels of one profiled step`);
+  for (const name of names) {
+    for (const engine of ["onednn", "wasm"]) {
+      const run = spawnSync(process.execPath, ["--import", "tsx", "bench/kernels.ts", "--profile-child", engine, name], { encoding: "utf8" });
+      console.log(run.status === 0 ? run.stdout.trimEnd() : `${name} ${engine}: failed: ${run.stderr.trim().split("\n").find((l) => l.includes("Error")) ?? run.status}`);
+    }
+  }
+}
+
+async function profileOne(engine: "onednn" | "wasm", name: string): Promise<void> {
+  const network = NETWORKS[name]!;
+  await initBackend(engine, () => undefined);
+  const model = createModel(modelSpecSchema.parse(network.model) as ModelSpec, { size: network.size, seed: 1 });
+  const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.001 }));
+  const batch = tf.tidy(() => ({
+    images: tf.randomUniform([network.batch, network.size, network.size, 1], 0, 1, "float32", 1) as tf.Tensor4D,
+    labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
+  }));
+  const step = () => trainStep(model, params, optimizer, 0.001, batch);
+  await step(); // warm-up: primitives and optimizer slots
+  const profile = await tf.profile(async () => void (await step()));
+  const started = performance.now();
+  const steps = 3;
+  for (let i = 0; i < steps; i++) await step();
+  const rate = (network.batch * steps) / ((performance.now() - started) / 1000);
+  const byKernel = new Map<string, number>();
+  // Fused ops appear both as the op ("fusedConv2d__op") and as their kernel; count kernels only.
+  for (const kernel of profile.kernels.filter((k) => !k.name.endsWith("__op"))) byKernel.set(kernel.name, (byKernel.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
+  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+  const top = [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  console.log(`${name.padEnd(9)} ${engine.padEnd(7)} ${rate.toFixed(1).padStart(8)} samples/s   one step ${total.toFixed(0)} ms: ${top.map(([kernel, ms]) => `${kernel} ${ms.toFixed(0)}`).join(", ")}`);
+}
+
+if (process.argv.includes("--profile-child")) {
+  const [engine, name] = process.argv.slice(process.argv.indexOf("--profile-child") + 1);
+  await profileOne(engine as "onednn" | "wasm", name!);
+  process.exit(0);
+}
+
 await tf.setBackend("cpu");
 (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
 console.log(`registered on cpu: ${registerTrainingKernels("cpu").join(", ")}`);
@@ -165,3 +234,9 @@ if (stockStep) {
 await leNetStep("cpu+kernels", 3);
 await tf.setBackend("wasm");
 await leNetStep("wasm+kernels", 10);
+if (oneDnn.addon) {
+  await tf.setBackend("cpu");
+  registerTrainingKernels("cpu", { oneDnn: oneDnn.addon });
+  await leNetStep("cpu+onednn", 10);
+}
+if (networks.length > 0) await profileNetworks(networks);

@@ -3,6 +3,7 @@
 Never a dependency of the service. Debian's python3-torch (1.13, oneDNN) runs it:
   /usr/bin/python3 bench/pytorch_convnets.py throughput --model lenet --batch 256 --size 28 --steps 20
   /usr/bin/python3 bench/pytorch_convnets.py train --epochs 5 --batch 256 --lr 0.001
+  python3 bench/pytorch_convnets.py throughput --model resnet18 --batch 32 --size 96 --device cuda
 Each prints JSON lines on stdout.
 """
 import argparse
@@ -145,10 +146,11 @@ def build(model, batch_norm_kind, size):
 
 def throughput(args):
     torch.manual_seed(0)
-    net = build(args.model, args.batch_norm, args.size)
+    device = torch.device(args.device)
+    net = build(args.model, args.batch_norm, args.size).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.001)
-    X = torch.rand(args.batch, 1, args.size, args.size)
-    y = torch.randint(0, 10, (args.batch,))
+    X = torch.rand(args.batch, 1, args.size, args.size).to(device)
+    y = torch.randint(0, 10, (args.batch,)).to(device)
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
@@ -156,7 +158,7 @@ def throughput(args):
         loss = loss_fn(net(X), y)
         loss.backward()
         optimizer.step()
-        return loss.item()
+        return loss.item()  # waits for the step, as ours waits for its loss (on CUDA too)
 
     for _ in range(args.warmup):
         step()
@@ -165,7 +167,7 @@ def throughput(args):
         step()
     seconds = time.perf_counter() - started
     print(json.dumps({"model": args.model, "batch": args.batch, "size": args.size, "threads": torch.get_num_threads(),
-                      "samplesPerSecond": args.batch * args.steps / seconds}))
+                      "device": args.device, "samplesPerSecond": args.batch * args.steps / seconds}))
 
 
 def read_idx(path, offset):
@@ -220,6 +222,7 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--device", default="cpu", help="throughput mode: cpu, or cuda on a GPU machine (bench/gpu-check.sh)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     throughput(args) if args.mode == "throughput" else train(args)

@@ -1,10 +1,10 @@
 // Training samples per second of the book's convnets: LeNet with scratch batch norm (batch 256,
 // 28x28) and ResNet-18 and DenseNet (batch 32, 96x96), on every TensorFlow.js backend present (each
 // in its own process: the stock cpu backend, cpu and wasm with Lossline's kernels, tfjs-node when
-// installed), through the worker's own training step (Adam 0.001), and the same networks and
+// installed, webgpu on Dawn when it finds an adapter, even a software one), through the worker's own training step (Adam 0.001), and the same networks and
 // optimizer in PyTorch (Debian's python3-torch, 2 threads) in the same run. Prints a table with the
 // ratio ours / PyTorch.
-// Usage: npx tsx bench/throughput.ts [seconds per measurement=20] [--only lenet,resnet18,densenet] [--backends cpu-stock,cpu,wasm]
+// Usage: npx tsx bench/throughput.ts [seconds per measurement=20] [--only lenet,resnet18,densenet] [--backends cpu-stock,cpu,wasm,tensorflow,webgpu]
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
@@ -32,7 +32,7 @@ async function measure(backend: string, network: Network, seconds: number): Prom
     await tf.setBackend("cpu");
     (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
   } else {
-    await initBackend(backend as "cpu" | "wasm" | "tensorflow", () => undefined);
+    await initBackend(backend as "cpu" | "wasm" | "tensorflow" | "webgpu", () => undefined);
   }
   const model = createModel(modelSpecSchema.parse(network.model) as ModelSpec, { size: network.size, seed: 1 });
   const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
@@ -78,7 +78,7 @@ if (process.argv.includes("--child")) {
 } else {
   const seconds = Number(process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : 20);
   const only = option("--only")?.split(",");
-  const backends = option("--backends")?.split(",") ?? ["cpu-stock", "cpu", "wasm", "tensorflow"];
+  const backends = option("--backends")?.split(",") ?? ["cpu-stock", "cpu", "wasm", "tensorflow", "webgpu"];
   console.log(`samples/s of one training step (Adam 0.001), ${seconds} s per measurement; PyTorch ${process.env.PYTHON ?? "/usr/bin/python3"}, 2 threads`);
   console.log("network              | backend    | ours samples/s | PyTorch samples/s | ours / PyTorch");
   for (const network of NETWORKS.filter((n) => !only || only.includes(n.name))) {

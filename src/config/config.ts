@@ -26,8 +26,8 @@ export const configSchema = z.object({
   WORKER_ACCELERATOR: z.enum(["cpu", "gpu"]).default("cpu"),
   /** Directory holding Fashion-MNIST's four gzipped IDX files. */
   FASHION_MNIST_DIR: z.string().min(1).default("/usr/share/datasets/fashion-mnist"),
-  /** TensorFlow.js backend for workers: `auto` takes the fastest present (tfjs-node-gpu, tfjs-node, cpu + oneDNN addon, wasm, cpu). */
-  TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow", "onednn"]).default("auto"),
+  /** TensorFlow.js backend for workers: `auto` takes the fastest present (tfjs-node-gpu, tfjs-node, cpu + oneDNN addon, wasm, cpu; on a GPU worker webgpu on a GPU adapter after tfjs-node-gpu); `webgpu` forces Dawn even on a software adapter. */
+  TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow", "onednn", "webgpu"]).default("auto"),
   /** How long a worker's lock on a job lasts without renewal, in ms. */
   JOB_LOCK_MS: integer(5_000, 3_600_000, 60_000),
   /** A training run is checkpointed at least this often (and at each epoch's end), in ms. */

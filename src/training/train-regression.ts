@@ -31,9 +31,9 @@ export async function trainRegression(
   let seq = 0;
   let lastLoss = NaN;
 
-  /** Mean loss over all examples; records a point when `record` is set. Undefined when it diverged. */
-  const evaluate = (record: boolean): number => {
-    lastLoss = tf.tidy(() => squaredLoss(model.predict(features), labels).mean().dataSync()[0]!);
+  /** Mean loss over all examples; records a point when `record` is set. Read with data(): webgpu has no dataSync in Node. */
+  const evaluate = async (record: boolean): Promise<number> => {
+    lastLoss = await readScalar(tf.tidy(() => squaredLoss(model.predict(features), labels).mean() as tf.Scalar));
     if (record && Number.isFinite(lastLoss)) {
       const samplesSeen = reporter.samplesSeen;
       progress.onPoint({
@@ -48,7 +48,7 @@ export async function trainRegression(
   };
 
   try {
-    if (!Number.isFinite(evaluate(true))) return diverged(lastLoss, 0);
+    if (!Number.isFinite(await evaluate(true))) return diverged(lastLoss, 0);
     for (let epoch = 1; epoch <= spec.epochs; epoch++) {
       const epochStarted = performance.now();
       const order = random.permutation(data.examples);
@@ -56,14 +56,14 @@ export async function trainRegression(
       for (const size of batchSizes(data.examples, spec.batchSize)) {
         const batchIndices = order.subarray(start, start + size);
         start += size;
-        const stepLoss = trainStep(model, optimizer, learningRate.next(), features, labels, batchIndices);
+        const stepLoss = await readScalar(trainStep(model, optimizer, learningRate.next(), features, labels, batchIndices));
         const due = reporter.addBatch(size);
         if (!Number.isFinite(stepLoss)) return diverged(stepLoss, reporter.samplesSeen);
-        if (due && !Number.isFinite(evaluate(true))) return diverged(lastLoss, reporter.samplesSeen);
+        if (due && !Number.isFinite(await evaluate(true))) return diverged(lastLoss, reporter.samplesSeen);
         await pause();
         if (progress.shouldStop()) return { kind: "stopped", samplesSeen: reporter.samplesSeen };
       }
-      const epochLoss = evaluate(false);
+      const epochLoss = await evaluate(false);
       if (!Number.isFinite(epochLoss)) return diverged(epochLoss, reporter.samplesSeen);
       progress.onEpoch({
         epoch,
@@ -86,7 +86,7 @@ export async function trainRegression(
   }
 }
 
-/** One minibatch step: gradients of the mean squared loss, then the optimizer's update at rate `lr`. Returns the batch loss. */
+/** One minibatch step: gradients of the mean squared loss, then the optimizer's update at rate `lr`. Returns the batch loss (a scalar the caller disposes). */
 function trainStep(
   model: LinearModel,
   optimizer: Optimizer,
@@ -94,7 +94,7 @@ function trainStep(
   features: tf.Tensor2D,
   labels: tf.Tensor2D,
   batchIndices: Int32Array,
-): number {
+): tf.Scalar {
   return tf.tidy(() => {
     const indices = tf.tensor1d(batchIndices, "int32");
     const batchFeatures = tf.gather(features, indices);
@@ -104,8 +104,17 @@ function trainStep(
       model.params,
     );
     optimizer.step(model.params, grads, lr);
-    return value.dataSync()[0]!;
+    return value;
   });
+}
+
+/** The value of a scalar tensor, which is then disposed. */
+async function readScalar(scalar: tf.Scalar): Promise<number> {
+  try {
+    return (await scalar.data())[0]!;
+  } finally {
+    scalar.dispose();
+  }
 }
 
 function diverged(value: number, samplesSeen: number): TrainingOutcome {

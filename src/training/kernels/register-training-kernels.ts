@@ -6,12 +6,17 @@ import { createKernelHost } from "./kernel-host.js";
 import { blockTile } from "./block-tile.js";
 import { batchSafeFusedMatMul } from "./fused-mat-mul.js";
 import { untransposedMatMul, type MatMulKernel } from "./untransposed-mat-mul.js";
+import type { OneDnnAddon } from "./onednn-addon.js";
+import { oneDnnKernels } from "./onednn-kernels.js";
+import { registerBatchNormGradient } from "./batch-norm-gradient.js";
+import { type AnyKernel, withFallback } from "./onednn-host.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
 const LOSSLINE_KERNEL = Symbol.for("lossline.trainingKernel");
+/** Marks our oneDNN kernels, which replace our plain-JS ones but not themselves. */
+const ONEDNN_KERNEL = Symbol.for("lossline.oneDnnKernel");
 
-type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null };
-type AnyKernel = (args: { inputs: Record<string, tf.TensorInfo>; backend: tf.KernelBackend; attrs: Record<string, unknown> }) => tf.TensorInfo;
+type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDNN_KERNEL]?: true };
 
 /**
  * Registers Lossline's training kernels for `backendName` and returns their names:
@@ -21,11 +26,20 @@ type AnyKernel = (args: { inputs: Record<string, tf.TensorInfo>; backend: tf.Ker
  *   in the batch-norm gradient, copied with copyWithin).
  * - "cpu": Conv2DBackpropFilter (the stock one is a naive 6-deep loop: ours is 30-100x faster). Our
  *   Conv2DBackpropInput is not registered on cpu: it measured 0.5-0.9x the stock one there (bench/kernels.ts).
+ * - "cpu" with `oneDnn` (the loaded addon, see onednn-addon.ts): the kernels of onednn-kernels.ts
+ *   (convolutions, matmuls, pooling, elementwise ops and reductions), each falling back to the stock
+ *   kernel on inputs it does not handle, and a leaner FusedBatchNorm gradient (batch-norm-gradient.ts).
  * - any other backend: none.
- * Idempotent: a second call registers nothing and returns the same names. Call it after the backend's
- * package is imported (its stock kernels are wrapped), before training.
+ * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
+ * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
  */
-export function registerTrainingKernels(backendName: string): string[] {
+export function registerTrainingKernels(backendName: string, options: { oneDnn?: OneDnnAddon } = {}): string[] {
+  if (backendName === "cpu" && options.oneDnn) {
+    const native = Object.entries(oneDnnKernels(options.oneDnn));
+    for (const [kernelName, kernelFunc] of native) install(kernelName, backendName, withFallback(kernelFunc, requireStock(kernelName, backendName)), true);
+    registerBatchNormGradient(backendName);
+    return native.map(([kernelName]) => kernelName);
+  }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
   const stockMatMul = requireStock("BatchMatMul", backendName);
   const conv: Record<string, AnyKernel> = {
@@ -78,11 +92,16 @@ function requireStock(kernelName: string, backendName: string): AnyKernel {
   return kernelFunc as unknown as AnyKernel;
 }
 
-/** Registers `kernelFunc` in place of any stock kernel, remembering the stock one on the function itself. */
-function install(kernelName: string, backendName: string, kernelFunc: AnyKernel): void {
+/**
+ * Registers `kernelFunc` in place of any stock kernel, remembering the stock one on the function itself.
+ * Ours stays where it is already registered, except that oneDNN kernels replace the plain-JS ones.
+ */
+function install(kernelName: string, backendName: string, kernelFunc: AnyKernel, replaceOurs = false): void {
   const existing = tf.getKernel(kernelName, backendName)?.kernelFunc as Tagged | undefined;
-  if (existing !== undefined && LOSSLINE_KERNEL in existing) return;
+  const ours = existing !== undefined && LOSSLINE_KERNEL in existing;
+  if (ours && (!replaceOurs || ONEDNN_KERNEL in existing)) return;
   if (existing) tf.unregisterKernel(kernelName, backendName);
-  const tagged: Tagged = Object.assign(kernelFunc as unknown as tf.KernelFunc, { [LOSSLINE_KERNEL]: existing ?? null });
+  const stock = ours ? existing[LOSSLINE_KERNEL] : existing;
+  const tagged: Tagged = Object.assign(kernelFunc as unknown as tf.KernelFunc, { [LOSSLINE_KERNEL]: stock ?? null }, replaceOurs ? { [ONEDNN_KERNEL]: true as const } : {});
   tf.registerKernel({ kernelName, backendName, kernelFunc: tagged });
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The GPU device check: on a lent GPU machine (no Node.js, no network, PyTorch with CUDA), trains
+# LeNet-BN (batch 256, 28x28) and ResNet-18 (batch 32, 96x96) through the webgpu backend (Dawn over the
+# NVIDIA driver's Vulkan) and the same networks in PyTorch on CUDA, and prints samples/s and the ratio.
+# Prepare here with bench/gpu-pack.sh (writes dist/gpu-pack), then one device call:
+#   run(command="bash bench/gpu-check.sh dist/gpu-pack", carry=["dist/gpu-pack"], timeout_s=420)
+# Lines starting with GPU-CHECK are the results (one JSON line per network); the rest is context.
+# Usage: bench/gpu-check.sh [pack dir=dist/gpu-pack] [gpu-check options: --seconds 10 --only lenet --steps N --device cuda]
+set -uo pipefail
+pack="dist/gpu-pack"
+if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then pack="$1"; shift; fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+tar -xzf "$pack/gpu-check.tar.gz" -C "$work" || { echo "GPU-CHECK no pack at $pack (run bench/gpu-pack.sh first)"; exit 1; }
+root="$work/gpu-check"
+
+echo "== machine"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+export PYTHON="${PYTHON:-python3}"
+python="$PYTHON"
+echo "node $("$root/bin/node" --version), $("$python" --version 2>&1)"
+"$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available() and torch.cuda.get_device_name(0))' 2>&1 | tail -1
+
+echo "== Vulkan"
+libraries="$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null)"
+# The machine's own loader when it has one, else the packed one.
+if [ -n "${GPU_CHECK_PACKED_LOADER:-}" ] || ! grep -q 'libvulkan.so.1 ' <<<"$libraries"; then
+  export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "Vulkan loader: packed $(basename "$(readlink -f "$root/lib/libvulkan.so.1")")"
+else
+  echo "Vulkan loader: the machine's"
+fi
+# The NVIDIA driver's Vulkan ICD lives in libGLX_nvidia.so.0; a container started without the
+# `graphics` capability may lack its JSON manifest (or the library: then there is no Vulkan here).
+if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${GPU_CHECK_SMOKE:-}" ]; then
+  manifest="$(ls /etc/vulkan/icd.d/nvidia*.json /usr/share/vulkan/icd.d/nvidia*.json /usr/local/share/vulkan/icd.d/nvidia*.json 2>/dev/null | head -n 1)"
+  if [ -n "$manifest" ]; then
+    echo "ICD manifest: $manifest"
+  else
+    glx="$(awk '/libGLX_nvidia.so.0 / {print $NF; exit}' <<<"$libraries")"
+    [ -z "$glx" ] && glx="$(ls /usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0 /usr/lib64/libGLX_nvidia.so.0 /usr/local/nvidia/lib64/libGLX_nvidia.so.0 2>/dev/null | head -n 1)"
+    if [ -n "$glx" ]; then
+      printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$glx" > "$work/nvidia_icd.json"
+      export VK_ICD_FILENAMES="$work/nvidia_icd.json"
+      echo "ICD manifest: none installed; wrote one for $glx"
+    else
+      echo "no NVIDIA Vulkan ICD: no manifest and no libGLX_nvidia.so.0; NVIDIA libraries present:"
+      grep -o 'lib[a-zA-Z_]*nvidia[^ ]*' <<<"$libraries" | sort -u | tr '\n' ' '; echo
+    fi
+  fi
+fi
+
+echo "== webgpu vs PyTorch"
+"$root/bin/node" "$root/gpu-check.mjs" --pytorch "$root/pytorch_convnets.py" --device cuda "$@" 2>&1 \
+  | grep -v 'artificially reduced from'
+exit "${PIPESTATUS[0]}"

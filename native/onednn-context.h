@@ -1,0 +1,70 @@
+// Shared oneDNN state of the addon: one CPU engine and stream for the process, a cache of primitives
+// keyed by their shapes, and helpers that turn Node-API arguments into oneDNN memory.
+#pragma once
+
+#include <napi.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace lossline {
+
+using dnnl::memory;
+using Dims = memory::dims;
+
+/** The engine, the stream and the primitive cache; lives as long as the addon instance. */
+struct OneDnnContext {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  /** Primitives (and the descriptors they need at execution) by a key naming the op and its shapes. */
+  std::unordered_map<std::string, std::shared_ptr<void>> cache;
+};
+
+OneDnnContext& context();
+
+/** Float32Array argument `index` (throws a TypeError otherwise). */
+float* floats(const Napi::CallbackInfo& info, size_t index, size_t* length = nullptr);
+/** Float32Array argument `index`, or nullptr when it is null or undefined. */
+float* optionalFloats(const Napi::CallbackInfo& info, size_t index);
+/** Int32Array argument `index` as int64 dims. */
+std::vector<int64_t> ints(const Napi::CallbackInfo& info, size_t index);
+
+/** "name:1,2,3" for a cache key. */
+std::string cacheKey(const char* name, const std::vector<int64_t>& values);
+
+/**
+ * Returns a cached primitive record of type T for `key`, building it with `build()` on first use.
+ */
+template <typename T, typename Build>
+T& cached(const std::string& key, Build build) {
+  auto& cache = context().cache;
+  auto found = cache.find(key);
+  if (found != cache.end()) return *static_cast<T*>(found->second.get());
+  auto record = std::make_shared<T>(build());
+  cache.emplace(key, record);
+  return *record;
+}
+
+/** Post-op activation codes shared with the JavaScript side (see onednn-kernels.ts). */
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5 };
+
+/** Primitive attributes with the activation as an eltwise post-op. */
+dnnl::primitive_attr activationAttr(int activation, float alpha);
+
+/** Wraps a JavaScript exception around a oneDNN error. */
+#define LOSSLINE_DNNL_TRY(...)                                                              \
+  try {                                                                                      \
+    __VA_ARGS__                                                                              \
+  } catch (const dnnl::error& error) {                                                       \
+    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + error.what());              \
+  }
+
+void registerConvolution(Napi::Env env, Napi::Object exports);
+void registerMatmul(Napi::Env env, Napi::Object exports);
+void registerPooling(Napi::Env env, Napi::Object exports);
+void registerElementwise(Napi::Env env, Napi::Object exports);
+
+}  // namespace lossline
