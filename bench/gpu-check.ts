@@ -6,12 +6,9 @@
 // Usage: node --import tsx bench/gpu-check.ts [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py] [--device cuda] [--steps N]
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { optimizerSchema } from "../src/contracts/job-spec.js";
-import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
-import { createModel } from "../src/training/models/create-model.js";
-import { createOptimizer } from "../src/training/optimizers/create-optimizer.js";
 import { trainStep } from "../src/training/train-classification.js";
 import { setUpWebGpu } from "../src/training/webgpu-backend.js";
+import { randomDataStep } from "./convnet-step.js";
 
 const NETWORKS = [
   { name: "lenet", model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
@@ -32,13 +29,7 @@ const device = option("--device") ?? "cuda";
 
 /** Samples per second of `network` on the current backend: two warm-up steps (shader compilation), then `seconds` of steps. */
 async function measure(network: Network) {
-  const model = createModel(modelSpecSchema.parse(network.model) as ModelSpec, { size: network.size, seed: 1 });
-  const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-  const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.001 }));
-  const batch = tf.tidy(() => ({
-    images: tf.randomUniform([network.batch, network.size, network.size, 1], 0, 1, "float32", 1) as tf.Tensor4D,
-    labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
-  }));
+  const { model, params, optimizer, batch } = randomDataStep(network);
   try {
     const warmStarted = performance.now();
     const first = await trainStep(model, params, optimizer, 0.001, batch);

@@ -14,12 +14,9 @@ import { DEFAULT_ONEDNN_ADDON_PATH, loadOneDnnAddon } from "../src/training/kern
 import { oneDnnKernels } from "../src/training/kernels/onednn-kernels.js";
 import { withFallback } from "../src/training/kernels/onednn-host.js";
 import { spawnSync } from "node:child_process";
-import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
-import { optimizerSchema } from "../src/contracts/job-spec.js";
 import { initBackend } from "../src/training/backend.js";
-import { createModel } from "../src/training/models/create-model.js";
-import { createOptimizer } from "../src/training/optimizers/create-optimizer.js";
 import { trainStep } from "../src/training/train-classification.js";
+import { randomDataStep } from "./convnet-step.js";
 
 const repeats = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 3);
 const stockStep = !process.argv.includes("--no-stock-step");
@@ -182,13 +179,7 @@ async function profileNetworks(names: string[]): Promise<void> {
 async function profileOne(engine: "onednn" | "wasm", name: string): Promise<void> {
   const network = NETWORKS[name]!;
   await initBackend(engine, () => undefined);
-  const model = createModel(modelSpecSchema.parse(network.model) as ModelSpec, { size: network.size, seed: 1 });
-  const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-  const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.001 }));
-  const batch = tf.tidy(() => ({
-    images: tf.randomUniform([network.batch, network.size, network.size, 1], 0, 1, "float32", 1) as tf.Tensor4D,
-    labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
-  }));
+  const { model, params, optimizer, batch } = randomDataStep(network);
   const step = () => trainStep(model, params, optimizer, 0.001, batch);
   await step(); // warm-up: primitives and optimizer slots
   const profile = await tf.profile(async () => void (await step()));

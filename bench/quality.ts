@@ -4,14 +4,10 @@
 // same run: test accuracy per epoch side by side, wall times and their ratio.
 // Needs Postgres, Redis, the data set (dataset-fashion-mnist) and, for the baseline, python3-torch.
 // Usage: npx tsx bench/quality.ts [epochs=5] [--no-pytorch]   (PYTHON picks the interpreter; default /usr/bin/python3)
-import { spawn, spawnSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import type { AddressInfo } from "node:net";
+import { spawnSync } from "node:child_process";
 import WebSocket from "ws";
-import { createApiService } from "../src/api-service.js";
-import { loadConfig } from "../src/config/config.js";
 import type { EpochSummary, StreamMessage } from "../src/contracts/events.js";
-import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
+import { startService } from "./service-harness.js";
 
 const epochs = Number(process.argv[2] ?? 5);
 const withPytorch = !process.argv.includes("--no-pytorch");
@@ -25,15 +21,8 @@ const spec = {
   seed: 1,
 };
 
-const env = { ...process.env, QUEUE_NAME: `bench-${randomUUID().slice(0, 8)}`, LOG_LEVEL: "warn" };
-const config = loadConfig(env);
-await ensureDatabase(config.DATABASE_URL);
-await migrate(config.DATABASE_URL);
-const api = await createApiService(config);
-await api.app.listen({ host: "127.0.0.1", port: 0 });
-const { port } = api.app.server.address() as AddressInfo;
-const worker = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
-await new Promise<void>((resolve) => worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve()));
+const service = await startService();
+const { port } = service;
 
 const started = performance.now();
 const response = await fetch(`http://127.0.0.1:${port}/v1/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(spec) });
@@ -55,8 +44,7 @@ const end = await new Promise<Extract<StreamMessage, { type: "end" }>>((resolve,
 });
 const oursWall = (performance.now() - started) / 1000;
 const run = (await (await fetch(`http://127.0.0.1:${port}/v1/runs/${id}`)).json()) as { backend: string };
-worker.kill("SIGTERM");
-await api.close();
+await service.close();
 if (end.status !== "succeeded") throw new Error(`run ${id} ended ${end.status}: ${end.reason}`);
 
 let theirs: { epoch: number; testAccuracy: number; seconds: number }[] = [];

@@ -4,17 +4,12 @@
 // and publishing it to Redis, and a WebSocket watcher, until the `end` message arrives.
 // Needs Postgres and Redis (DATABASE_URL, REDIS_URL; the defaults work here).
 // Usage: npx tsx bench/service-overhead.ts [epochs=10] [repeats=3]
-import { randomUUID } from "node:crypto";
-import { spawn } from "node:child_process";
-import type { AddressInfo } from "node:net";
 import WebSocket from "ws";
-import { createApiService } from "../src/api-service.js";
-import { loadConfig } from "../src/config/config.js";
 import { regressionSpecSchema } from "../src/contracts/job-spec.js";
-import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
 import { loadAirfoil } from "../src/training/airfoil.js";
 import { initBackend } from "../src/training/backend.js";
 import { trainRegression } from "../src/training/train-regression.js";
+import { startService } from "./service-harness.js";
 
 const epochs = Number(process.argv[2] ?? 10);
 const repeats = Number(process.argv[3] ?? 3);
@@ -25,15 +20,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 // Both set up first, then measured alternately so that drift on a shared machine hits both alike.
 await initBackend("cpu", () => undefined);
 const data = loadAirfoil();
-const env = { ...process.env, QUEUE_NAME: `bench-${randomUUID().slice(0, 8)}`, LOG_LEVEL: "warn" };
-const config = loadConfig(env);
-await ensureDatabase(config.DATABASE_URL);
-await migrate(config.DATABASE_URL);
-const api = await createApiService(config);
-await api.app.listen({ host: "127.0.0.1", port: 0 });
-const { port } = api.app.server.address() as AddressInfo;
-const worker = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
-await new Promise<void>((resolve) => worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve()));
+const service = await startService();
+const { port } = service;
 
 /** (a) The engine alone, in this process. */
 async function timeEngine(): Promise<number> {
@@ -74,8 +62,7 @@ for (let i = 0; i < repeats; i++) {
   serviceSeconds.push(service.endToEnd);
   inWorkerSeconds.push(service.inWorker);
 }
-worker.kill("SIGTERM");
-await api.close();
+await service.close();
 
 const samples = epochs * 1500;
 const engine = median(engineSeconds);

@@ -7,12 +7,9 @@
 // Usage: npx tsx bench/throughput.ts [seconds per measurement=20] [--only lenet,resnet18,densenet] [--backends cpu-stock,cpu,wasm,tensorflow,webgpu]
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
-import { optimizerSchema } from "../src/contracts/job-spec.js";
 import { initBackend } from "../src/training/backend.js";
-import { createModel } from "../src/training/models/create-model.js";
-import { createOptimizer } from "../src/training/optimizers/create-optimizer.js";
 import { trainStep } from "../src/training/train-classification.js";
+import { randomDataStep } from "./convnet-step.js";
 
 const NETWORKS = [
   { name: "lenet", model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
@@ -34,13 +31,7 @@ async function measure(backend: string, network: Network, seconds: number): Prom
   } else {
     await initBackend(backend as "cpu" | "wasm" | "tensorflow" | "webgpu", () => undefined);
   }
-  const model = createModel(modelSpecSchema.parse(network.model) as ModelSpec, { size: network.size, seed: 1 });
-  const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
-  const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.001 }));
-  const batch = tf.tidy(() => ({
-    images: tf.randomUniform([network.batch, network.size, network.size, 1], 0, 1, "float32", 1) as tf.Tensor4D,
-    labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
-  }));
+  const { model, params, optimizer, batch } = randomDataStep(network);
   const warmStarted = performance.now();
   await trainStep(model, params, optimizer, 0.001, batch);
   const warmup = (performance.now() - warmStarted) / 1000;

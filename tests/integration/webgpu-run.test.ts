@@ -7,24 +7,14 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import type { StreamMessage } from "../../src/contracts/events.js";
 import { createWebGpuRuntime } from "../../src/training/webgpu-backend.js";
-import { writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
+import { lenetSpec, writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
 import { airfoilSpec, getJson, inspect, openStream, postJson, startApi, startWorker, testEnv, type RunningApi, type WorkerProcess } from "../helpers/services.js";
 
 const found = await createWebGpuRuntime().probe();
 const skip = found.adapter ? false : `no WebGPU adapter: ${found.reason}`;
 
 /** LeNet-BN on 128 images, a point every 32 samples (each batch): four losses to compare. */
-const spec = {
-  kind: "classification",
-  dataset: "fashion-mnist",
-  model: { name: "lenet", batchNorm: "scratch" },
-  optimizer: { name: "adam", lr: 0.01 },
-  batchSize: 32,
-  epochs: 1,
-  seed: 5,
-  lossEvery: 32,
-  limit: { train: 128, test: 64 },
-};
+const spec = lenetSpec({ epochs: 1, seed: 5, lossEvery: 32, limit: { train: 128, test: 64 } });
 
 const fixture = writeFashionMnistFixture(128, 64);
 const stacks: { api: RunningApi; worker: WorkerProcess; db: ReturnType<typeof inspect> }[] = [];

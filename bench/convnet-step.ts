@@ -1,0 +1,21 @@
+import * as tf from "@tensorflow/tfjs";
+import { optimizerSchema } from "../src/contracts/job-spec.js";
+import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
+import { createModel } from "../src/training/models/create-model.js";
+import { createOptimizer } from "../src/training/optimizers/create-optimizer.js";
+import { trainStep } from "../src/training/train-classification.js";
+
+/**
+ * A network ready for timed training steps, as the worker runs them (its trainStep, Adam 0.001), on
+ * one fixed batch of random images [batch, size, size, 1] and labels: `step()` runs one.
+ */
+export function randomDataStep(network: { model: unknown; batch: number; size: number }) {
+  const model = createModel(modelSpecSchema.parse(network.model) as ModelSpec, { size: network.size, seed: 1 });
+  const params = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.001 }));
+  const batch = tf.tidy(() => ({
+    images: tf.randomUniform([network.batch, network.size, network.size, 1], 0, 1, "float32", 1) as tf.Tensor4D,
+    labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
+  }));
+  return { model, params, optimizer, batch, step: () => trainStep(model, params, optimizer, 0.001, batch) };
+}

@@ -1,0 +1,29 @@
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { createApiService } from "../src/api-service.js";
+import { loadConfig } from "../src/config/config.js";
+import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
+
+/**
+ * The whole service for a benchmark: the configured database migrated, an API on an ephemeral port
+ * of 127.0.0.1 and one worker process, on a queue of the bench's own. `close()` stops both.
+ */
+export async function startService() {
+  const env = { ...process.env, QUEUE_NAME: `bench-${randomUUID().slice(0, 8)}`, LOG_LEVEL: "warn" };
+  const config = loadConfig(env);
+  await ensureDatabase(config.DATABASE_URL);
+  await migrate(config.DATABASE_URL);
+  const api = await createApiService(config);
+  await api.app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = api.app.server.address() as AddressInfo;
+  const worker = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve) => worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve()));
+  return {
+    port,
+    async close() {
+      worker.kill("SIGTERM");
+      await api.close();
+    },
+  };
+}
