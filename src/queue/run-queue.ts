@@ -51,11 +51,11 @@ export class RunQueue {
     return (await this.jobInfo(runId)).state;
   }
 
-  /** The state of the run's job and, for a failed one, why it failed. */
-  async jobInfo(runId: string): Promise<{ state: string; failedReason?: string }> {
+  /** The state of the run's job, the lane that holds it and, for a failed one, why it failed. */
+  async jobInfo(runId: string): Promise<{ state: string; lane?: QueueLane; failedReason?: string }> {
     for (const lane of QUEUE_LANES) {
       const job = await this.queues[lane].getJob(runId);
-      if (job) return { state: await job.getState(), failedReason: job.failedReason };
+      if (job) return { state: await job.getState(), lane, failedReason: job.failedReason };
     }
     return { state: "missing" };
   }
