@@ -63,17 +63,12 @@ void prepareReorder(ConvRecord& record, const memory::desc& userWeights, bool to
 /** conv2dForward(x, filter, bias|null, y, geometry Int32Array, activation, alpha) */
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   LOSSLINE_DNNL_TRY({
-    float* x = floats(info, 0);
-    float* filter = floats(info, 1);
-    float* bias = optionalFloats(info, 2);
-    float* y = floats(info, 3);
-    auto g = ints(info, 4);
-    int activation = info[5].As<Napi::Number>().Int32Value();
-    float alpha = info[6].As<Napi::Number>().FloatValue();
-    auto keyValues = g;
-    keyValues.push_back(bias != nullptr);
-    keyValues.push_back(activation);
-    keyValues.push_back(static_cast<int64_t>(alpha * 1e6f));
+    FusedCall call(info);
+    float *x = call.in, *filter = call.weights, *bias = call.bias, *y = call.out;
+    const auto& g = call.geometry;
+    int activation = call.activation;
+    float alpha = call.alpha;
+    auto keyValues = call.key();
     auto& ctx = context();
     Geometry geometry(g);
     auto& record = cached<ConvRecord>(cacheKey("conv-fwd", keyValues), [&] {

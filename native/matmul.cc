@@ -20,17 +20,12 @@ struct MatmulRecord {
  */
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   LOSSLINE_DNNL_TRY({
-    float* a = floats(info, 0);
-    float* b = floats(info, 1);
-    float* bias = optionalFloats(info, 2);
-    float* c = floats(info, 3);
-    auto g = ints(info, 4);
-    int activation = info[5].As<Napi::Number>().Int32Value();
-    float alpha = info[6].As<Napi::Number>().FloatValue();
-    auto keyValues = g;
-    keyValues.push_back(bias != nullptr);
-    keyValues.push_back(activation);
-    keyValues.push_back(static_cast<int64_t>(alpha * 1e6f));
+    FusedCall call(info);
+    float *a = call.in, *b = call.weights, *bias = call.bias, *c = call.out;
+    const auto& g = call.geometry;
+    int activation = call.activation;
+    float alpha = call.alpha;
+    auto keyValues = call.key();
     auto& ctx = context();
     auto& record = cached<MatmulRecord>(cacheKey("matmul", keyValues), [&] {
       int64_t batchA = g[0], batchB = g[1], m = g[2], n = g[3], k = g[4];

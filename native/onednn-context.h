@@ -54,6 +54,37 @@ enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kL
 /** Primitive attributes with the activation as an eltwise post-op. */
 dnnl::primitive_attr activationAttr(int activation, float alpha);
 
+/**
+ * The arguments of a fused kernel (convolution or matmul): (in, weights, bias|null, out, geometry
+ * Int32Array, activation, alpha), and the values that key its cached primitive.
+ */
+struct FusedCall {
+  float* in;
+  float* weights;
+  float* bias;
+  float* out;
+  std::vector<int64_t> geometry;
+  int activation;
+  float alpha;
+
+  explicit FusedCall(const Napi::CallbackInfo& info)
+      : in(floats(info, 0)),
+        weights(floats(info, 1)),
+        bias(optionalFloats(info, 2)),
+        out(floats(info, 3)),
+        geometry(ints(info, 4)),
+        activation(info[5].As<Napi::Number>().Int32Value()),
+        alpha(info[6].As<Napi::Number>().FloatValue()) {}
+
+  std::vector<int64_t> key() const {
+    auto values = geometry;
+    values.push_back(bias != nullptr);
+    values.push_back(activation);
+    values.push_back(static_cast<int64_t>(alpha * 1e6f));
+    return values;
+  }
+};
+
 /** Wraps a JavaScript exception around a oneDNN error. */
 #define LOSSLINE_DNNL_TRY(...)                                                              \
   try {                                                                                      \
