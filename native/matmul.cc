@@ -4,8 +4,6 @@
 
 namespace lossline {
 
-using dt = memory::data_type;
-
 namespace {
 
 struct MatmulRecord {

@@ -14,6 +14,10 @@ namespace lossline {
 
 using dnnl::memory;
 using Dims = memory::dims;
+using dnnl::algorithm;
+using dnnl::prop_kind;
+using tag = memory::format_tag;
+using dt = memory::data_type;
 
 /** The engine, the stream and the primitive cache; lives as long as the addon instance. */
 struct OneDnnContext {

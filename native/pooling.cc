@@ -4,11 +4,6 @@
 
 namespace lossline {
 
-using dnnl::algorithm;
-using dnnl::prop_kind;
-using tag = memory::format_tag;
-using dt = memory::data_type;
-
 namespace {
 
 /**

@@ -109,8 +109,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
 
     let outcome: TrainingOutcome | { kind: "error"; reason: string };
     try {
-      const resumeFrom = await loadCheckpoint(runId, attempt);
-      outcome = await train(claimed.spec, progress, deps.datasets, resumeFrom);
+      outcome = await train(claimed.spec, progress, deps.datasets, () => loadCheckpoint(runId, attempt));
     } catch (error) {
       outcome = { kind: "error", reason: `error: ${(error as Error).message}` };
     } finally {
@@ -174,7 +173,8 @@ async function train(
   rawSpec: unknown,
   progress: TrainingProgress,
   datasets: RunProcessorDeps["datasets"],
-  resumeFrom: TrainingCheckpoint | undefined,
+  /** Only classification runs checkpoint, so only they look for one. */
+  loadCheckpoint: () => Promise<TrainingCheckpoint | undefined>,
 ): Promise<TrainingOutcome | { kind: "error"; reason: string }> {
   const parsed = jobSpecSchema.safeParse(rawSpec);
   if (!parsed.success) return { kind: "error", reason: `invalid stored spec: ${z.prettifyError(parsed.error)}` };
@@ -185,7 +185,7 @@ async function train(
     case "optimization":
       return traceOptimization(spec, progress);
     case "classification":
-      return trainClassification(spec, datasets.fashionMnist(), progress, resumeFrom);
+      return trainClassification(spec, datasets.fashionMnist(), progress, await loadCheckpoint());
   }
 }
 

@@ -172,7 +172,7 @@ export function classificationExamples(spec: ClassificationSpec): { train: numbe
 
 /** Which queue a run's job goes to: GPU workers serve both lanes, CPU workers only "cpu". */
 export type QueueLane = "cpu" | "gpu";
-export function queueLane(spec: JobSpec | unknown): QueueLane {
+export function queueLane(spec: unknown): QueueLane {
   // Reads stored specs too: only classification specs have an accelerator.
   return (spec as { accelerator?: unknown } | null)?.accelerator === "gpu" ? "gpu" : "cpu";
 }

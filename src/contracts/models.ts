@@ -8,17 +8,24 @@ import { z } from "zod";
 export const MODEL_NAMES = ["lenet", "resnet18", "densenet"] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-const batchNorm = (fallback: "builtin" | "scratch") =>
-  z.enum(["builtin", "scratch"]).default(fallback).describe("builtin: tf.layers.batchNormalization; scratch: the book's formulas");
+/** Each model's choices of batch norm, its default first. */
+export const BATCH_NORM_CHOICES = {
+  lenet: ["scratch", "builtin", "none"],
+  resnet18: ["builtin", "scratch"],
+  densenet: ["builtin", "scratch"],
+} as const satisfies Record<ModelName, readonly string[]>;
+
+const batchNorm = <Name extends ModelName>(name: Name) =>
+  z
+    .enum(BATCH_NORM_CHOICES[name])
+    .default(BATCH_NORM_CHOICES[name][0] as never)
+    .describe("builtin: tf.layers.batchNormalization; scratch: the book's formulas; none (LeNet only): the original LeNet");
 
 export const modelSpecSchema = z
   .discriminatedUnion("name", [
-    z.strictObject({
-      name: z.literal("lenet"),
-      batchNorm: z.enum(["none", "builtin", "scratch"]).default("scratch").describe("none: the original LeNet"),
-    }),
-    z.strictObject({ name: z.literal("resnet18"), batchNorm: batchNorm("builtin") }),
-    z.strictObject({ name: z.literal("densenet"), batchNorm: batchNorm("builtin") }),
+    z.strictObject({ name: z.literal("lenet"), batchNorm: batchNorm("lenet") }),
+    z.strictObject({ name: z.literal("resnet18"), batchNorm: batchNorm("resnet18") }),
+    z.strictObject({ name: z.literal("densenet"), batchNorm: batchNorm("densenet") }),
   ])
   .meta({ id: "ModelSpec" });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;

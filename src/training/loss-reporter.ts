@@ -29,3 +29,11 @@ export function batchSizes(examples: number, batchSize: number): number[] {
   for (let start = 0; start < examples; start += batchSize) sizes.push(Math.min(batchSize, examples - start));
   return sizes;
 }
+
+/**
+ * True when a batch that brought the samples seen to `samplesSeen` passed a multiple of `every`:
+ * train_ch5's rule for loss points, which (unlike train_ch7's exact multiples) fires for any batch size.
+ */
+export function passesMultiple(samplesSeen: number, batchSize: number, every: number): boolean {
+  return Math.floor(samplesSeen / every) > Math.floor((samplesSeen - batchSize) / every);
+}

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { classificationExamples, type ClassificationSpec } from "../contracts/job-spec.js";
 import { firstExamples, type ImageData, type ImageSplit } from "./fashion-mnist.js";
 import { imageBatch } from "./image-batches.js";
-import { batchSizes } from "./loss-reporter.js";
+import { batchSizes, passesMultiple } from "./loss-reporter.js";
 import { createModel } from "./models/create-model.js";
 import { baseLearningRate, createOptimizer } from "./optimizers/create-optimizer.js";
 import type { Optimizer } from "./optimizers/optimizer.js";
@@ -84,7 +84,7 @@ export async function trainClassification(
         sums.epochSamples += batchSize;
         sums.pointLoss += step.loss * batchSize;
         sums.pointSamples += batchSize;
-        if (Math.floor(at.samplesSeen / spec.lossEvery) > Math.floor((at.samplesSeen - batchSize) / spec.lossEvery)) {
+        if (passesMultiple(at.samplesSeen, batchSize, spec.lossEvery)) {
           progress.onPoint({
             seq: at.nextSeq++,
             samplesSeen: at.samplesSeen,

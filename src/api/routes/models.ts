@@ -4,9 +4,7 @@ import { errorBodySchema } from "../../contracts/api.js";
 import { InvalidRequestError } from "../../contracts/errors.js";
 import { modelInfoSchema, modelParamsSchema, modelSummaryQuerySchema } from "../../contracts/model-api.js";
 import { minimumSize, modelSummarySchema, summarizeModel } from "../../contracts/model-summary.js";
-import { MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpecSchema } from "../../contracts/models.js";
-
-const BATCH_NORM_CHOICES = { lenet: ["scratch", "builtin", "none"], resnet18: ["builtin", "scratch"], densenet: ["builtin", "scratch"] };
+import { BATCH_NORM_CHOICES, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpecSchema } from "../../contracts/models.js";
 
 /** The classification networks and their layer-by-layer shapes, computed without building them. */
 export const modelRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -18,7 +16,7 @@ export const modelRoutes: FastifyPluginAsyncZod = async (app) => {
         name,
         ...MODEL_DESCRIPTIONS[name],
         minimumSize: minimumSize(name),
-        batchNorm: BATCH_NORM_CHOICES[name],
+        batchNorm: [...BATCH_NORM_CHOICES[name]],
         links: { summary: `/v1/models/${name}/summary?size=${MODEL_DESCRIPTIONS[name].defaultSize}` },
       })),
     }),
