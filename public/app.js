@@ -227,7 +227,11 @@ async function runView(id, context) {
       }
       redraw();
     } else if (event.type === "epoch") addEpoch(event.summary);
-    else if (event.type === "status" || event.type === "end") {
+    else if (event.type === "hello") {
+      // The run may have started between the page's GET and the stream's connect: hello has its status now.
+      status.textContent = event.status;
+      status.className = `status ${event.status}`;
+    } else if (event.type === "status" || event.type === "end") {
       status.textContent = event.status;
       status.className = `status ${event.status}`;
       reason.textContent = event.reason ?? "";
