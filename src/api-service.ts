@@ -6,6 +6,7 @@ import { createPrismaClient } from "./persistence/prisma.js";
 import { createRunsRepository } from "./persistence/runs-repository.js";
 import { createStatsRepository } from "./persistence/stats-repository.js";
 import { createSweepsRepository } from "./persistence/sweeps-repository.js";
+import { createTenantsRepository } from "./persistence/tenants-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "./queue/live-events.js";
 import { closeRedis, createRedis, withDeadline } from "./queue/redis.js";
 import { RunQueue } from "./queue/run-queue.js";
@@ -31,6 +32,8 @@ export async function createApiService(config: Config, overrides: Partial<AppOpt
     sweeps: createSweepsRepository({ prisma }),
     metrics: createMetricsRepository({ prisma }),
     stats: createStatsRepository({ prisma }),
+    tenants: createTenantsRepository({ prisma }),
+    rateLimitRedis: commands,
     queue,
     publisher: createLiveEventPublisher({ redis: commands, prefix: config.REDIS_PREFIX }),
     liveEvents,
@@ -45,6 +48,11 @@ export async function createApiService(config: Config, overrides: Partial<AppOpt
       heartbeatMs: 30_000,
       maxStreamBufferBytes: 8 * 1024 * 1024,
       enqueueTimeoutMs: 2_000,
+      rateLimitPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      maxActiveRuns: config.MAX_ACTIVE_RUNS,
+      keyCacheMs: config.API_KEY_CACHE_MS,
+      redisPrefix: config.REDIS_PREFIX,
+      metricsToken: config.METRICS_TOKEN,
       ...overrides,
     },
   });

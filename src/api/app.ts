@@ -14,8 +14,11 @@ import type { MetricsRepository } from "../persistence/metrics-repository.js";
 import type { RunsRepository } from "../persistence/runs-repository.js";
 import type { StatsRepository } from "../persistence/stats-repository.js";
 import type { SweepsRepository } from "../persistence/sweeps-repository.js";
+import type { TenantsRepository } from "../persistence/tenants-repository.js";
 import type { LiveEventHub, LiveEventPublisher } from "../queue/live-events.js";
+import type { Redis } from "../queue/redis.js";
 import type { RunQueue } from "../queue/run-queue.js";
+import { redactToken, registerAccessControl } from "./access-control.js";
 import { errorHandler } from "./error-handler.js";
 import { metricsRoutes } from "./metrics.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
@@ -36,6 +39,16 @@ export interface AppOptions {
   maxStreamBufferBytes: number;
   /** How long POST /v1/runs waits for Redis before leaving the run to the reconciler, in ms. */
   enqueueTimeoutMs: number;
+  /** Requests per minute of a tenant without its own limit. */
+  rateLimitPerMinute: number;
+  /** Queued plus running runs of a tenant without its own cap. */
+  maxActiveRuns: number;
+  /** How long an API instance trusts a checked key before asking Postgres again, in ms. */
+  keyCacheMs: number;
+  /** Prefix of the rate limit's Redis keys. */
+  redisPrefix: string;
+  /** Bearer token of GET /metrics; unset: /metrics is off. */
+  metricsToken: string | undefined;
 }
 
 export interface AppDeps {
@@ -44,6 +57,9 @@ export interface AppDeps {
   metrics: MetricsRepository;
   /** Store-wide counts for GET /metrics. */
   stats: StatsRepository;
+  tenants: TenantsRepository;
+  /** Holds the rate limit's counters (a connection that fails fast while Redis is down). */
+  rateLimitRedis: Redis;
   queue: RunQueue;
   publisher: LiveEventPublisher;
   liveEvents: LiveEventHub;
@@ -54,7 +70,12 @@ export interface AppDeps {
 /** Builds the HTTP + WebSocket API over its dependencies. Never listens: the caller does. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: deps.options.logLevel },
+    logger: {
+      level: deps.options.logLevel,
+      serializers: {
+        req: (request) => ({ method: request.method, url: redactToken(request.url), remoteAddress: request.ip }),
+      },
+    },
     bodyLimit: deps.options.bodyLimitBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
@@ -79,6 +100,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs" });
   await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
+  await registerAccessControl(app, {
+    tenants: deps.tenants,
+    redis: deps.rateLimitRedis,
+    redisPrefix: deps.options.redisPrefix,
+    rateLimitPerMinute: deps.options.rateLimitPerMinute,
+    keyCacheMs: deps.options.keyCacheMs,
+    metricsToken: deps.options.metricsToken,
+  });
   await app.register(metricsRoutes, deps); // before the routes: its onResponse hook times them all
 
   await app.register(healthRoutes, { checks: deps.checks });

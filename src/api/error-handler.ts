@@ -8,6 +8,9 @@ const STATUS_BY_CODE: Record<string, number> = {
   conflict: 409,
   invalid_request: 400,
   service_unavailable: 503,
+  unauthorized: 401,
+  rate_limited: 429,
+  too_many_active_runs: 429,
 };
 
 interface Issue {

@@ -35,7 +35,7 @@ export async function followToEnd(api: ApiClient, io: Io, runId: string): Promis
   const onInterrupt = () => interrupt.abort();
   process.once("SIGINT", onInterrupt);
   try {
-    const end = await followRun({ wsUrl: api.wsUrl, runId, samplesTotal: run.samplesTotal, out: io.out, signal: interrupt.signal });
+    const end = await followRun({ wsUrl: api.wsUrl, headers: api.headers, runId, samplesTotal: run.samplesTotal, out: io.out, signal: interrupt.signal });
     if (!end) {
       await askToCancel(api, io, runId);
       return 130;

@@ -7,6 +7,8 @@ import { streamMessageSchema, type StreamMessage } from "../contracts/events.js"
 export interface FollowOptions {
   wsUrl: string;
   runId: string;
+  /** Sent with the upgrade request (the API key). */
+  headers?: Record<string, string>;
   samplesTotal: number;
   out?: NodeJS.WriteStream;
   /** Aborting stops following (the run goes on); the promise then resolves with null. */
@@ -17,11 +19,12 @@ type EndMessage = Extract<StreamMessage, { type: "end" }>;
 
 const MAX_RECONNECTS = 10;
 
-export async function followRun({ wsUrl, runId, samplesTotal, out = process.stdout, signal }: FollowOptions): Promise<EndMessage | null> {
+export async function followRun({ wsUrl, runId, headers = {}, samplesTotal, out = process.stdout, signal }: FollowOptions): Promise<EndMessage | null> {
   const progress = createProgress(samplesTotal, out);
   let lastSeq = -1;
   for (let attempt = 0; ; attempt++) {
-    const result = await followOnce(`${wsUrl}/v1/runs/${runId}/stream?after=${lastSeq}`, progress, signal, (seq) => (lastSeq = seq), attempt === 0);
+    const url = `${wsUrl}/v1/runs/${runId}/stream?after=${lastSeq}`;
+    const result = await followOnce(url, headers, progress, signal, (seq) => (lastSeq = seq), attempt === 0);
     if (result.kind !== "dropped") return result.kind === "end" ? result.end : null;
     if (attempt >= MAX_RECONNECTS) throw new Error(`stream closed before the run ended (${result.why}); gave up after ${MAX_RECONNECTS} reconnects`);
     progress.line(`connection lost (${result.why}); reconnecting after point ${lastSeq}`);
@@ -31,10 +34,10 @@ export async function followRun({ wsUrl, runId, samplesTotal, out = process.stdo
 
 type Outcome = { kind: "end"; end: EndMessage } | { kind: "aborted" } | { kind: "dropped"; why: string };
 
-function followOnce(url: string, progress: Progress, signal: AbortSignal | undefined, seen: (seq: number) => void, first: boolean): Promise<Outcome> {
+function followOnce(url: string, headers: Record<string, string>, progress: Progress, signal: AbortSignal | undefined, seen: (seq: number) => void, first: boolean): Promise<Outcome> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve({ kind: "aborted" });
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, { headers });
     let end: EndMessage | undefined;
     const abort = () => socket.close(1000, "client stopped following");
     signal?.addEventListener("abort", abort, { once: true });

@@ -2,8 +2,10 @@ import { parseArgs } from "node:util";
 import { loadCliConfig } from "../config/config.js";
 import { ApiError, createApiClient, UnreachableError } from "./api-client.js";
 import * as commands from "./commands.js";
+import { keys } from "./keys.js";
 
-const USAGE = `usage: lossline <command> [options]      (talks to LOSSLINE_URL, default http://127.0.0.1:3000)
+const USAGE = `usage: lossline <command> [options]      (talks to LOSSLINE_URL, default http://127.0.0.1:3000,
+                                         with the key in LOSSLINE_API_KEY)
 
   submit SPEC.json [--follow]     submit a job; --follow shows its progress until it ends
   follow RUN                      show a run's progress until it ends (Ctrl-C offers to cancel it)
@@ -12,6 +14,12 @@ const USAGE = `usage: lossline <command> [options]      (talks to LOSSLINE_URL, 
   cancel RUN
   metrics RUN [--csv] [--points N]  every loss point (or N of them, keeping each bucket's min and max)
   sweep SWEEP.json                submit a sweep: {"base": spec, "grid": {...}, "variants": [...]}
+
+operators (talk to Postgres at DATABASE_URL, not to the API):
+  keys create TENANT [--name N] [--rate-limit PER_MINUTE] [--max-active-runs N]
+                                  make a key (printed once) for TENANT, creating the tenant or changing its limits
+  keys list                       every key: id, prefix, tenant, state (never the key)
+  keys revoke KEY_ID|PREFIX
 `;
 
 /** Runs one command; returns the process exit code (0 ok, 1 failure, 2 the API refused the request). */
@@ -38,12 +46,19 @@ async function run(argv: string[], io: commands.Io): Promise<number> {
       sweep: { type: "string" },
       limit: { type: "string" },
       cursor: { type: "string" },
+      name: { type: "string" },
+      "rate-limit": { type: "string" },
+      "max-active-runs": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   const [command, argument] = positionals;
   if (values.help || !command) return usage(io, values.help ? 0 : 1);
-  const api = createApiClient(loadCliConfig().LOSSLINE_URL);
+  if (command === "keys") {
+    return keys(io, argument, positionals[2], { name: values.name, rateLimit: values["rate-limit"], maxActiveRuns: values["max-active-runs"] });
+  }
+  const config = loadCliConfig();
+  const api = createApiClient(config.LOSSLINE_URL, config.LOSSLINE_API_KEY);
   switch (command) {
     case "submit":
       return argument ? await commands.submit(api, io, argument, values.follow === true) : usage(io, 1);

@@ -40,6 +40,14 @@ export const configSchema = z.object({
   RECONCILE_INTERVAL_MS: integer(100, 3_600_000, 5_000),
   /** A queued run younger than this is left alone by the reconciler (its producer may still be adding it), in ms. */
   RECONCILE_GRACE_MS: integer(0, 3_600_000, 10_000),
+  /** Requests per minute a tenant may send (all its keys and API instances together), unless the tenant has its own limit. */
+  RATE_LIMIT_PER_MINUTE: integer(1, 1_000_000, 600),
+  /** Queued plus running runs a tenant may have at one time, unless the tenant has its own cap. */
+  MAX_ACTIVE_RUNS: integer(1, 1_000_000, 50),
+  /** An API instance trusts a key it checked for this long, so a revoked key stops working within it, in ms. */
+  API_KEY_CACHE_MS: integer(0, 600_000, 5_000),
+  /** Prometheus scrapes GET /metrics with `Authorization: Bearer <METRICS_TOKEN>`; unset, /metrics is off. */
+  METRICS_TOKEN: z.string().min(16).max(200).optional(),
   /** Watchers poll a run's status this often as a safety net under Redis pub/sub, in ms. */
   STREAM_POLL_MS: integer(100, 600_000, 5_000),
 });
@@ -59,11 +67,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The command-line client's settings. */
 export const cliConfigSchema = z.object({
   LOSSLINE_URL: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:3000"),
+  /** The key the CLI sends (`lossline keys create <tenant>` makes one). */
+  LOSSLINE_API_KEY: z.string().min(1).optional(),
 });
 export type CliConfig = Readonly<z.infer<typeof cliConfigSchema>>;
 
 export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   const parsed = cliConfigSchema.safeParse(env);
-  if (!parsed.success) throw new Error(`LOSSLINE_URL: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-  return Object.freeze({ LOSSLINE_URL: parsed.data.LOSSLINE_URL.replace(/\/+$/, "") });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${issue?.path.join(".") ?? "LOSSLINE_URL"}: ${issue?.message ?? "invalid"}`);
+  }
+  return Object.freeze({ ...parsed.data, LOSSLINE_URL: parsed.data.LOSSLINE_URL.replace(/\/+$/, "") });
 }

@@ -119,7 +119,7 @@ export const errorBodySchema = z
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** The error answers every data endpoint can give, for route response schemas. */
-export const errorResponses = { 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
+export const errorResponses = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 429: errorBodySchema, 503: errorBodySchema };
 
 export const healthSchema = z.strictObject({ status: z.enum(["ok", "unavailable"]), checks: z.record(z.string(), z.string()) });
 

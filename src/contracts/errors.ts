@@ -44,3 +44,24 @@ export class StaleAttemptError extends LosslineError {
     super("stale_attempt", `run ${runId}: attempt ${attempt} is no longer current`);
   }
 }
+
+/** No API key, or one that is unknown or revoked. */
+export class UnauthorizedError extends LosslineError {
+  constructor(message: string) {
+    super("unauthorized", message);
+  }
+}
+
+/** The tenant sent more requests than its rate limit allows in the current window. */
+export class RateLimitedError extends LosslineError {
+  constructor(message: string) {
+    super("rate_limited", message);
+  }
+}
+
+/** Accepting the request would take the tenant past its cap on queued plus running runs. */
+export class TooManyActiveRunsError extends LosslineError {
+  constructor(message: string) {
+    super("too_many_active_runs", message);
+  }
+}

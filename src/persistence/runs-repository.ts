@@ -1,3 +1,4 @@
+import { TooManyActiveRunsError } from "../contracts/errors.js";
 import type { FinalMetrics } from "../contracts/events.js";
 import { describeSpec, queueLane, samplesTotal, type JobSpec, type QueueLane } from "../contracts/job-spec.js";
 import type { RunStatus } from "../contracts/run-status.js";
@@ -40,31 +41,67 @@ export type CancelOutcome =
   | { kind: "finished"; status: RunStatus } // already terminal
   | { kind: "missing" };
 
+/** Who is submitting: the tenant and the cap on its queued plus running runs. */
+export interface Owner {
+  tenantId: string;
+  tenantName: string;
+  maxActiveRuns: number;
+}
+
 /** The row of a new, queued run (not yet in the queue: enqueuedAt null). */
-export function newRunData(id: string, spec: JobSpec): Prisma.RunCreateManyInput {
-  return { id, ...describeSpec(spec), spec: spec as Prisma.InputJsonValue, samplesTotal: samplesTotal(spec) };
+export function newRunData(id: string, spec: JobSpec, tenantId: string): Prisma.RunCreateManyInput {
+  return { id, tenantId, ...describeSpec(spec), spec: spec as Prisma.InputJsonValue, samplesTotal: samplesTotal(spec) };
+}
+
+/**
+ * Inside a transaction: takes the tenant's lock (so two submissions cannot both pass the count) and
+ * refuses when `adding` more runs would take it past its cap on queued plus running runs.
+ */
+export async function reserveActiveRuns(tx: Prisma.TransactionClient, owner: Owner, adding: number): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${owner.tenantId}, 7))`;
+  const active = await tx.run.count({ where: { tenantId: owner.tenantId, status: { in: ["queued", "running"] } } });
+  if (active + adding > owner.maxActiveRuns) {
+    const asked = adding === 1 ? "another run" : `${adding} more runs`;
+    throw new TooManyActiveRunsError(
+      `tenant ${owner.tenantName} has ${active} queued or running runs and may have at most ${owner.maxActiveRuns}: ` +
+        `${asked} would pass that; wait for runs to end or cancel some`,
+    );
+  }
 }
 
 export type RunsRepository = ReturnType<typeof createRunsRepository>;
 
 export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
   return {
-    /** Stores a new run as `queued`; it is not in the queue yet (enqueuedAt null). */
-    async create(id: string, spec: JobSpec): Promise<Run> {
-      return prisma.run.create({ data: newRunData(id, spec) });
+    /**
+     * Stores a new run of `owner` as `queued`; it is not in the queue yet (enqueuedAt null). Refused
+     * (TooManyActiveRunsError) when the tenant is at its cap.
+     */
+    async create(id: string, spec: JobSpec, owner: Owner): Promise<Run> {
+      return prisma.$transaction(async (tx) => {
+        await reserveActiveRuns(tx, owner, 1);
+        return tx.run.create({ data: newRunData(id, spec, owner.tenantId) });
+      });
     },
 
     async markEnqueued(id: string): Promise<void> {
       await prisma.run.updateMany({ where: { id, enqueuedAt: null }, data: { enqueuedAt: new Date() } });
     },
 
+    /** Any tenant's run: for workers and the stream, which were handed an id already checked. */
     async findById(id: string): Promise<Run | null> {
       return prisma.run.findUnique({ where: { id } });
     },
 
+    /** The run if it belongs to the tenant; another tenant's run is as absent as an unknown one. */
+    async findOwned(id: string, tenantId: string): Promise<Run | null> {
+      return prisma.run.findFirst({ where: { id, tenantId } });
+    },
+
     /** Newest first; `limit + 1` rows are read to know whether another page exists. */
-    async list(filter: RunFilter, limit: number, cursor?: RunCursor): Promise<{ runs: Run[]; next: RunCursor | null }> {
+    async list(tenantId: string, filter: RunFilter, limit: number, cursor?: RunCursor): Promise<{ runs: Run[]; next: RunCursor | null }> {
       const where: Prisma.RunWhereInput = {
+        tenantId,
         status: filter.status,
         kind: filter.kind,
         model: filter.model,
@@ -129,20 +166,23 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
       return prisma.run.findUnique({ where: { id }, select: { cancelRequested: true, attempt: true, status: true } });
     },
 
-    /** One statement, so a worker's claim and a cancel cannot both win: a queued run ends now, a running one is flagged. */
-    async requestCancel(id: string): Promise<CancelOutcome> {
+    /**
+     * One statement, so a worker's claim and a cancel cannot both win: a queued run ends now, a running
+     * one is flagged. Another tenant's run is `missing`.
+     */
+    async requestCancel(id: string, tenantId: string): Promise<CancelOutcome> {
       const rows = await prisma.$queryRaw<{ status: RunStatus; was: RunStatus }[]>`
         UPDATE runs r
            SET cancel_requested = true,
                status = CASE WHEN r.status = 'queued' THEN 'canceled'::"RunStatus" ELSE r.status END,
                failure_reason = CASE WHEN r.status = 'queued' THEN 'canceled before it started' ELSE r.failure_reason END,
                finished_at = CASE WHEN r.status = 'queued' THEN now() ELSE r.finished_at END
-          FROM (SELECT id, status FROM runs WHERE id = ${id}::uuid FOR UPDATE) AS before
+          FROM (SELECT id, status FROM runs WHERE id = ${id}::uuid AND tenant_id = ${tenantId}::uuid FOR UPDATE) AS before
          WHERE r.id = before.id AND r.status IN ('queued', 'running')
      RETURNING r.status, before.status AS was`;
       const row = rows[0];
       if (row) return row.was === "queued" ? { kind: "canceled" } : { kind: "requested" };
-      const run = await prisma.run.findUnique({ where: { id }, select: { status: true } });
+      const run = await prisma.run.findFirst({ where: { id, tenantId }, select: { status: true } });
       return run ? { kind: "finished", status: run.status } : { kind: "missing" };
     },
 

@@ -1,7 +1,7 @@
 import type { JobSpec } from "../contracts/job-spec.js";
 import type { Prisma, Run, Sweep } from "./generated/client.js";
 import type { PrismaClient } from "./prisma.js";
-import { newRunData } from "./runs-repository.js";
+import { newRunData, reserveActiveRuns, type Owner } from "./runs-repository.js";
 
 export interface NewSweep {
   id: string;
@@ -17,35 +17,41 @@ export type SweepsRepository = ReturnType<typeof createSweepsRepository>;
 
 export function createSweepsRepository({ prisma }: { prisma: PrismaClient }) {
   return {
-    /** The sweep and all its runs, queued, in one transaction: all or nothing. */
-    async createWithRuns(sweep: NewSweep, runs: { id: string; spec: JobSpec; combination: Record<string, unknown> }[]): Promise<void> {
+    /** The sweep and all its runs, queued, in one transaction: all or nothing (nothing when the tenant's cap refuses). */
+    async createWithRuns(
+      sweep: NewSweep,
+      runs: { id: string; spec: JobSpec; combination: Record<string, unknown> }[],
+      owner: Owner,
+    ): Promise<void> {
       const createdAt = new Date();
-      await prisma.$transaction([
-        prisma.sweep.create({
+      await prisma.$transaction(async (tx) => {
+        await reserveActiveRuns(tx, owner, runs.length);
+        await tx.sweep.create({
           data: {
             id: sweep.id,
+            tenantId: owner.tenantId,
             name: sweep.name,
             base: sweep.base as Prisma.InputJsonValue,
             grid: (sweep.grid ?? undefined) as Prisma.InputJsonValue | undefined,
             variants: (sweep.variants ?? undefined) as Prisma.InputJsonValue | undefined,
             createdAt,
           },
-        }),
-        prisma.run.createMany({
+        });
+        await tx.run.createMany({
           // One millisecond apart, so that newest-first listings keep the combinations' order.
           data: runs.map((run, i) => ({
-            ...newRunData(run.id, run.spec),
+            ...newRunData(run.id, run.spec, owner.tenantId),
             sweepId: sweep.id,
             combination: run.combination as Prisma.InputJsonValue,
             createdAt: new Date(createdAt.getTime() + i),
           })),
-        }),
-      ]);
+        });
+      });
     },
 
-    /** The sweep with its runs in creation order, each with its mean seconds per finished epoch. */
-    async findById(id: string): Promise<SweepWithRuns | null> {
-      const sweep = await prisma.sweep.findUnique({ where: { id }, include: { runs: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } } });
+    /** The tenant's sweep with its runs in creation order, each with its mean seconds per finished epoch. */
+    async findOwned(id: string, tenantId: string): Promise<SweepWithRuns | null> {
+      const sweep = await prisma.sweep.findFirst({ where: { id, tenantId }, include: { runs: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } } });
       if (!sweep) return null;
       const timings = await prisma.epochSummary.groupBy({
         by: ["runId"],

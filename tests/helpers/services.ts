@@ -10,16 +10,26 @@ import { loadConfig, type Config } from "../../src/config/config.js";
 import type { StreamMessage } from "../../src/contracts/events.js";
 import { SEED_REGRESSION_SPEC } from "../../src/contracts/examples.js";
 import { createPrismaClient } from "../../src/persistence/prisma.js";
+import { createTenantsRepository, generateApiKey } from "../../src/persistence/tenants-repository.js";
 import { runChannel } from "../../src/queue/live-events.js";
 import { createRedis } from "../../src/queue/redis.js";
 import { RunQueue } from "../../src/queue/run-queue.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The environment of one test: its own queue and Redis prefix, fast timers. */
+/**
+ * The environment of one test: its own queue and Redis prefix, fast timers, and its own tenant
+ * (TEST_TENANT) with a key (TEST_API_KEY) that the helpers below send. Limits are out of the way
+ * unless a test sets them.
+ */
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   const tag = randomUUID().slice(0, 8);
   return {
+    TEST_TENANT: `test-${tag}`,
+    TEST_API_KEY: generateApiKey(),
+    METRICS_TOKEN: `metrics-${randomUUID()}`,
+    RATE_LIMIT_PER_MINUTE: "1000000",
+    MAX_ACTIVE_RUNS: "1000000",
     DATABASE_URL: process.env.DATABASE_URL ?? "",
     REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     QUEUE_NAME: `test-${tag}`,
@@ -40,14 +50,54 @@ export interface RunningApi {
   service: ApiService;
   baseUrl: string;
   wsUrl: string;
+  /** The key of the env's tenant, which postJson, getJson and openStream send to this instance. */
+  key: string;
 }
 
-/** An API instance listening on an ephemeral port of 127.0.0.1. */
+const keysByUrl = new Map<string, string>();
+const tenantsMade = new Map<string, Promise<{ tenantId: string; key: string }>>();
+
+/**
+ * Makes (once per key) a tenant and its key in the test database. Limits: null means the service's
+ * defaults.
+ */
+export function ensureTenantKey(
+  tenant: string,
+  key: string,
+  limits: { rateLimitPerMinute?: number | null; maxActiveRuns?: number | null } = {},
+): Promise<{ tenantId: string; key: string }> {
+  let made = tenantsMade.get(key);
+  if (!made) {
+    made = (async () => {
+      const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL ?? "", poolSize: 1 });
+      try {
+        const tenants = createTenantsRepository({ prisma });
+        const { id } = await tenants.ensureTenant(tenant, limits);
+        await tenants.createKey(id, { key, name: "test" });
+        return { tenantId: id, key };
+      } finally {
+        await prisma.$disconnect();
+      }
+    })();
+    tenantsMade.set(key, made);
+  }
+  return made;
+}
+
+/** An API instance listening on an ephemeral port of 127.0.0.1; the env's tenant and key exist. */
 export async function startApi(env: Record<string, string>): Promise<RunningApi> {
-  const service = await createApiService(configFor(env));
+  const [service] = await Promise.all([createApiService(configFor(env)), ensureTenantKey(env.TEST_TENANT!, env.TEST_API_KEY!)]);
   await service.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = service.app.server.address() as AddressInfo;
-  return { service, baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}` };
+  const api = { service, baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, key: env.TEST_API_KEY! };
+  keysByUrl.set(api.baseUrl, api.key).set(api.wsUrl, api.key);
+  return api;
+}
+
+/** The Authorization header for a key (by default the key of the API instance at `url`). */
+export function authHeader(url: string, key?: string | null): Record<string, string> {
+  const chosen = key === undefined ? keysByUrl.get(url) : key;
+  return chosen ? { authorization: `Bearer ${chosen}` } : {};
 }
 
 export interface WorkerProcess {
@@ -96,10 +146,10 @@ export interface StreamRecording {
   socket: WebSocket;
 }
 
-/** Opens a run's stream and records every message until the server closes it. */
-export function openStream(wsUrl: string, runId: string, after?: number): StreamRecording {
+/** Opens a run's stream and records every message until the server closes it. `key` null: send none. */
+export function openStream(wsUrl: string, runId: string, after?: number, key?: string | null): StreamRecording {
   const query = after === undefined ? "" : `?after=${after}`;
-  const socket = new WebSocket(`${wsUrl}/v1/runs/${runId}/stream${query}`);
+  const socket = new WebSocket(`${wsUrl}/v1/runs/${runId}/stream${query}`, { headers: authHeader(wsUrl, key) });
   const messages: StreamMessage[] = [];
   socket.on("message", (data) => messages.push(JSON.parse(String(data)) as StreamMessage));
   const closed = new Promise<{ code: number; reason: string }>((resolve, reject) => {
@@ -112,17 +162,19 @@ export function openStream(wsUrl: string, runId: string, after?: number): Stream
 export const streamedSeqs = (messages: StreamMessage[]) =>
   messages.flatMap((message) => (message.type === "points" ? message.points.map((point) => point.seq) : []));
 
-export async function postJson(baseUrl: string, path: string, body: unknown): Promise<{ status: number; json: any }> {
+/** POST with the instance's key, or `key` (null: none). */
+export async function postJson(baseUrl: string, path: string, body: unknown, key?: string | null): Promise<{ status: number; json: any }> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...authHeader(baseUrl, key) },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: response.status, json: await response.json() };
 }
 
-export async function getJson(baseUrl: string, path: string): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${baseUrl}${path}`);
+/** GET with the instance's key, or `key` (null: none). */
+export async function getJson(baseUrl: string, path: string, key?: string | null): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${baseUrl}${path}`, { headers: authHeader(baseUrl, key) });
   return { status: response.status, json: await response.json() };
 }
 
@@ -179,4 +231,10 @@ export async function runToEnd(api: RunningApi, spec: unknown) {
   const end = stream.messages.at(-1)!;
   assert.equal(end.type, "end", JSON.stringify(stream.messages.slice(-3)));
   return { id: submitted.json.id as string, messages: stream.messages, end: end as Extract<StreamMessage, { type: "end" }> };
+}
+
+/** The env's tenant as the owner of runs a test stores directly (no cap in the way). */
+export async function ownerFor(env: Record<string, string>) {
+  const { tenantId } = await ensureTenantKey(env.TEST_TENANT!, env.TEST_API_KEY!);
+  return { tenantId, tenantName: env.TEST_TENANT!, maxActiveRuns: 1_000_000 };
 }

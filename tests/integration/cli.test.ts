@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,9 +16,11 @@ const { db } = stack;
 const dir = mkdtempSync(join(tmpdir(), "lossline-cli-"));
 
 /** Runs `lossline ARGS` as a user would (the package's bin), against this test's API. */
-function lossline(args: string[], url = stack.api.baseUrl): Promise<{ code: number | null; out: string; err: string }> {
+function lossline(args: string[], url = stack.api.baseUrl, key: string | null = stack.env.TEST_API_KEY!): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["bin/lossline.mjs", ...args], { cwd: ROOT, env: { ...process.env, LOSSLINE_URL: url } });
+    const env: NodeJS.ProcessEnv = { ...process.env, LOSSLINE_URL: url, LOSSLINE_API_KEY: key ?? undefined };
+    if (key === null) delete env.LOSSLINE_API_KEY;
+    const child = spawn(process.execPath, ["bin/lossline.mjs", ...args], { cwd: ROOT, env });
     let out = "";
     let err = "";
     child.stdout.on("data", (chunk) => (out += chunk));
@@ -91,6 +94,38 @@ test("a rejected spec shows the API's field errors, not a stack trace; a dead se
   assert.match(unknown.err, /error 404/);
 });
 
+test("keys: create prints a key once (stored only hashed) that the CLI then uses; revoke ends it; no key is a clear error", async () => {
+  const tenant = `cli-${process.pid}-${Date.now()}`;
+  const made = await lossline(["keys", "create", tenant, "--name", "laptop", "--max-active-runs", "3"], undefined, null);
+  assert.equal(made.code, 0, made.err);
+  const key = made.out.trim();
+  assert.match(key, /^ll_[A-Za-z0-9_-]{43}$/);
+  assert.match(made.err, new RegExp(`for tenant ${tenant}: shown once`));
+  const stored = await db.prisma.apiKey.findFirstOrThrow({ where: { tenant: { name: tenant } }, include: { tenant: true } });
+  assert.equal(stored.hash, createHash("sha256").update(key).digest("hex"));
+  assert.ok(!JSON.stringify(stored).includes(key.slice(3)), "the key itself is not stored");
+  assert.equal(stored.tenant.maxActiveRuns, 3);
+
+  const listed = await lossline(["keys", "list"], undefined, null);
+  assert.match(listed.out, new RegExp(`${stored.id}\\s+${key.slice(0, 11)}…\\s+${tenant}\\s+laptop`));
+  assert.ok(!listed.out.includes(key), "list never shows a key");
+
+  const runs = await lossline(["runs"], undefined, key);
+  assert.equal(runs.code, 0, runs.err);
+  assert.equal(runs.out.trim().split("\n").length, 1, "a new tenant sees no runs, only the header");
+
+  const none = await lossline(["runs"], undefined, null);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /error 401: unauthorized: this API needs a key: set LOSSLINE_API_KEY/);
+
+  assert.equal((await lossline(["keys", "revoke", key.slice(0, 11)], undefined, null)).code, 0);
+  await waitFor(async () => (await lossline(["runs"], undefined, key)).code === 2, 15_000, "the revoked key to be refused");
+  assert.match((await lossline(["runs"], undefined, key)).err, /error 401: unauthorized: this API key is unknown or revoked/);
+  const bad = await lossline(["keys", "create", "no spaces please"], undefined, null);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /tenant: 1-100 letters/);
+});
+
 test("sweep submits every combination; cancel stops a queued run", async () => {
   const swept = await lossline(["sweep", file("sweep.json", { base: { ...SEED_REGRESSION_SPEC, epochs: 200, batchSize: 1 }, grid: { seed: [1, 2, 3] } })]);
   assert.equal(swept.code, 0, swept.err);
@@ -110,7 +145,7 @@ test("Ctrl-C while following (in a real terminal, tmux) asks whether to cancel; 
   const socket = `lossline-test-${process.pid}`;
   const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
   const screen = () => tmux("capture-pane", "-p", "-t", "cli");
-  const command = `cd ${ROOT} && LOSSLINE_URL=${stack.api.baseUrl} node bin/lossline.mjs follow ${id}; echo exit=$?; sleep 60`;
+  const command = `cd ${ROOT} && LOSSLINE_URL=${stack.api.baseUrl} LOSSLINE_API_KEY=${stack.env.TEST_API_KEY} node bin/lossline.mjs follow ${id}; echo exit=$?; sleep 60`;
   tmux("new-session", "-d", "-s", "cli", "-x", "200", "-y", "30", command);
   try {
     await waitFor(() => /samples\s+epoch [\d.]+\s+loss/.test(screen()), 30_000, "the progress bar");

@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import WebSocket from "ws";
 import { SCRAPE_DEADLINE_MS } from "../../src/api/metrics.js";
 import { freePort } from "../../scripts/local-services.js";
-import { airfoilSpec, inspect, postJson, startApi, testEnv, waitFor, type RunningApi } from "../helpers/services.js";
+import { airfoilSpec, authHeader, getJson, inspect, postJson, startApi, testEnv, waitFor, type RunningApi } from "../helpers/services.js";
 
 // One API on this file's own queue, and no worker: a submitted run stays queued until canceled.
 const env = testEnv();
@@ -20,8 +20,8 @@ after(async () => {
   await db.close();
 });
 
-async function scrape(baseUrl = api.baseUrl): Promise<{ contentType: string | null; text: string }> {
-  const response = await fetch(`${baseUrl}/metrics`);
+async function scrape(baseUrl = api.baseUrl, token = env.METRICS_TOKEN): Promise<{ contentType: string | null; text: string }> {
+  const response = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(response.status, 200);
   return { contentType: response.headers.get("content-type"), text: await response.text() };
 }
@@ -61,11 +61,19 @@ test("GET /metrics answers in Prometheus' text format with every metric family",
   assert.equal(typeof sample(text, "lossline_loss_points_written_total"), "number");
 });
 
+test("/metrics answers the operator's token only: not a tenant's key, not nothing", async () => {
+  for (const headers of [{}, authHeader(api.baseUrl), { authorization: `Bearer ${env.METRICS_TOKEN}x` }]) {
+    const response = await fetch(`${api.baseUrl}/metrics`, { headers });
+    assert.equal(response.status, 401, JSON.stringify(headers));
+    assert.match((await response.json()).message, /METRICS_TOKEN/);
+  }
+});
+
 test("a request adds one observation to the latency histogram of its route, method and status", async () => {
   const labels = { method: "GET", route: "/v1/runs/:id", status_code: "404" };
   const count = (text: string) => sample(text, "lossline_http_request_duration_seconds_count", labels) ?? 0;
   const before = count((await scrape()).text);
-  assert.equal((await fetch(`${api.baseUrl}/v1/runs/00000000-0000-4000-8000-000000000000`)).status, 404);
+  assert.equal((await getJson(api.baseUrl, "/v1/runs/00000000-0000-4000-8000-000000000000")).status, 404);
   const { text } = await scrape();
   assert.equal(count(text), before + 1);
   assert.equal(sample(text, "lossline_http_request_duration_seconds_bucket", { ...labels, le: "+Inf" }), before + 1);
@@ -97,7 +105,7 @@ test("the WebSocket gauge counts open run streams", async () => {
   const clients = async () => sample((await scrape()).text, "lossline_websocket_clients");
   const { json } = await postJson(api.baseUrl, "/v1/runs", airfoilSpec());
   createdRuns.push(json.id);
-  const socket = new WebSocket(`${api.wsUrl}/v1/runs/${json.id}/stream`);
+  const socket = new WebSocket(`${api.wsUrl}/v1/runs/${json.id}/stream`, { headers: authHeader(api.wsUrl) });
   await new Promise((resolve, reject) => socket.once("message", resolve).once("error", reject)); // hello
   assert.equal(await clients(), 1);
   socket.close();
@@ -123,7 +131,7 @@ test("a Postgres that never answers and a Redis that is down still give a prompt
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const outage = await startApi(
-    testEnv({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/silent`, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, LOG_LEVEL: "error" }),
+    testEnv({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/silent`, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, LOG_LEVEL: "error", METRICS_TOKEN: env.METRICS_TOKEN! }),
   );
   try {
     const started = Date.now();

@@ -47,8 +47,17 @@ test("every model round-trips through the generated client", async () => {
   prisma = createPrismaClient({ databaseUrl, poolSize: 2 });
   const id = randomUUID();
   const spec = { kind: "regression", dataset: "airfoil", model: "linear", optimizer: { name: "sgd", lr: 0.05 } };
+  const tenant = { id: randomUUID(), name: "acme", rateLimitPerMinute: 60, maxActiveRuns: 3, createdAt: new Date("2026-01-01T00:00:00.000Z") };
+  await prisma.tenant.create({ data: tenant });
+  assert.deepEqual(await prisma.tenant.findUniqueOrThrow({ where: { id: tenant.id } }), tenant);
+  const key = { id: randomUUID(), tenantId: tenant.id, hash: "ab".repeat(32), prefix: "ll_abcdefgh", name: "ci", createdAt: tenant.createdAt, revokedAt: null };
+  await prisma.apiKey.create({ data: key });
+  assert.deepEqual(await prisma.apiKey.findUniqueOrThrow({ where: { hash: key.hash } }), key);
+  await assert.rejects(prisma.apiKey.create({ data: { ...key, id: randomUUID() } }), /Unique constraint/, "one row per key hash");
+  assert.equal((await prisma.tenant.findUniqueOrThrow({ where: { name: "default" } })).id, "00000000-0000-0000-0000-000000000000", "older runs' tenant");
   const sweep = {
     id: randomUUID(),
+    tenantId: tenant.id,
     name: "lr sweep",
     base: spec,
     grid: { "optimizer.lr": [1, 0.05] },
@@ -59,6 +68,7 @@ test("every model round-trips through the generated client", async () => {
   assert.deepEqual(await prisma.sweep.findUniqueOrThrow({ where: { id: sweep.id } }), sweep);
   const run = {
     id,
+    tenantId: tenant.id,
     kind: "regression",
     model: "linear",
     dataset: "airfoil",

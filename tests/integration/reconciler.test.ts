@@ -8,7 +8,7 @@ import { createRunsRepository } from "../../src/persistence/runs-repository.js";
 import { createLiveEventPublisher, LiveEventHub } from "../../src/queue/live-events.js";
 import { reconcileQueuedRuns, reconcileRunningRuns } from "../../src/queue/reconciler.js";
 import { createRedis } from "../../src/queue/redis.js";
-import { airfoilSpec, configFor, inspect, testEnv, waitFor } from "../helpers/services.js";
+import { airfoilSpec, configFor, inspect, ownerFor, testEnv, waitFor } from "../helpers/services.js";
 
 const connections: ReturnType<typeof createRedis>[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -38,7 +38,7 @@ function setUp() {
   };
   const storedRun = async (spec: JobSpec = regressionSpecSchema.parse(airfoilSpec())) => {
     const id = randomUUID();
-    await runs.create(id, spec);
+    await runs.create(id, spec, await ownerFor(env));
     return id;
   };
   const hub = new LiveEventHub(subscriber, config.REDIS_PREFIX);

@@ -7,12 +7,14 @@ import { regressionSpecSchema } from "../../src/contracts/job-spec.js";
 import { createMetricsRepository } from "../../src/persistence/metrics-repository.js";
 import { createPrismaClient } from "../../src/persistence/prisma.js";
 import { createRunsRepository } from "../../src/persistence/runs-repository.js";
-import { airfoilSpec } from "../helpers/services.js";
+import { airfoilSpec, ownerFor, testEnv } from "../helpers/services.js";
 
 const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL!, poolSize: 4 });
 const runs = createRunsRepository({ prisma });
 const metrics = createMetricsRepository({ prisma });
 const created: string[] = [];
+const owner = ownerFor(testEnv());
+const other = ownerFor(testEnv());
 after(async () => {
   await prisma.run.deleteMany({ where: { id: { in: created } } });
   await prisma.$disconnect();
@@ -28,10 +30,10 @@ const makePoints = (from: number, count: number, value = (seq: number) => 1 / (s
     wallTime: new Date(1_800_000_000_000 + (from + i) * 1000).toISOString(),
   }));
 
-async function newRun(model = "linear"): Promise<string> {
+async function newRun(model = "linear", by = owner): Promise<string> {
   const id = randomUUID();
   created.push(id);
-  await runs.create(id, regressionSpecSchema.parse(airfoilSpec()));
+  await runs.create(id, regressionSpecSchema.parse(airfoilSpec()), await by);
   if (model !== "linear") await prisma.run.update({ where: { id }, data: { model } });
   return id;
 }
@@ -76,19 +78,23 @@ test("writes of an attempt that lost the run are refused", async () => {
 });
 
 test("cancel: a queued run ends at once, a running one is flagged, a finished one is reported", async () => {
+  const { tenantId } = await owner;
   const queued = await newRun();
-  assert.deepEqual(await runs.requestCancel(queued), { kind: "canceled" });
+  assert.deepEqual(await runs.requestCancel(queued, (await other).tenantId), { kind: "missing" }, "another tenant's run is missing");
+  assert.equal((await runs.findById(queued))!.status, "queued", "and is left alone");
+  assert.deepEqual(await runs.requestCancel(queued, tenantId), { kind: "canceled" });
   assert.equal((await runs.findById(queued))!.status, "canceled");
   assert.equal(await runs.claim(queued, worker), null, "a worker cannot start a canceled run");
 
   const running = await newRun();
   await runs.claim(running, worker);
-  assert.deepEqual(await runs.requestCancel(running), { kind: "requested" });
+  assert.deepEqual(await runs.requestCancel(running, tenantId), { kind: "requested" });
   assert.deepEqual(await runs.controlState(running), { cancelRequested: true, attempt: 1, status: "running" });
   assert.deepEqual(await runs.controlState(queued), { cancelRequested: true, attempt: 0, status: "canceled" });
   assert.equal((await runs.findById(running))!.status, "running");
-  assert.deepEqual(await runs.requestCancel(queued), { kind: "finished", status: "canceled" });
-  assert.deepEqual(await runs.requestCancel(randomUUID()), { kind: "missing" });
+  assert.deepEqual(await runs.requestCancel(queued, tenantId), { kind: "finished", status: "canceled" });
+  assert.deepEqual(await runs.requestCancel(queued, (await other).tenantId), { kind: "missing" });
+  assert.deepEqual(await runs.requestCancel(randomUUID(), tenantId), { kind: "missing" });
 });
 
 test("downsampling keeps each bucket's lowest and highest point, so a spike survives", async () => {
@@ -113,15 +119,15 @@ test("listing: newest first, filters, and cursor pages that neither skip nor rep
   const seen: string[] = [];
   let cursor;
   do {
-    const page = await runs.list({ model }, 3, cursor);
+    const page = await runs.list((await owner).tenantId, { model }, 3, cursor);
     seen.push(...page.runs.map((run) => run.id));
     cursor = page.next ?? undefined;
   } while (cursor);
   assert.equal(seen.length, 7);
   assert.equal(new Set(seen).size, 7);
-  const all = (await runs.list({ model }, 100)).runs;
+  const all = (await runs.list((await owner).tenantId, { model }, 100)).runs;
   assert.deepEqual(seen, all.map((run) => run.id));
   for (let i = 1; i < all.length; i++) assert.ok(all[i - 1]!.createdAt >= all[i]!.createdAt);
-  assert.equal((await runs.list({ model, status: "succeeded" }, 100)).runs.length, 0);
-  assert.equal((await runs.list({ model, createdBefore: new Date("2026-01-02T00:00:00Z") }, 100)).runs.length, 3);
+  assert.equal((await runs.list((await owner).tenantId, { model, status: "succeeded" }, 100)).runs.length, 0);
+  assert.equal((await runs.list((await owner).tenantId, { model, createdBefore: new Date("2026-01-02T00:00:00Z") }, 100)).runs.length, 3);
 });

@@ -7,9 +7,11 @@ import { createRunsRepository } from "../../src/persistence/runs-repository.js";
 import WebSocket from "ws";
 import {
   airfoilSpec,
+  authHeader,
   getJson,
   inspect,
   openStream,
+  ownerFor,
   postJson,
   startApi,
   startWorker,
@@ -120,7 +122,7 @@ test("reconnecting mid-run with ?after=k continues with no gap and no duplicate"
 test("a run stored without a job is queued by the reconciler; a watcher connected before it started sees it all", async () => {
   // As if the API died between storing the run and adding its job.
   const id = randomUUID();
-  await createRunsRepository({ prisma: db.prisma }).create(id, regressionSpecSchema.parse(airfoilSpec({ seed: 9 })));
+  await createRunsRepository({ prisma: db.prisma }).create(id, regressionSpecSchema.parse(airfoilSpec({ seed: 9 })), await ownerFor(env));
   assert.equal(await db.queue.jobState(id), "missing");
   const stream = openStream(apiB.wsUrl, id);
   await stream.closed;
@@ -175,7 +177,7 @@ test("unknown and malformed run ids: 404 and 400, also on the stream", async () 
   assert.equal(malformed.status, 400);
   assert.equal(malformed.json.issues[0].path, "params.id");
   const refused = await new Promise<number>((resolve, reject) => {
-    const socket = new WebSocket(`${apiA.wsUrl}/v1/runs/${missing}/stream`);
+    const socket = new WebSocket(`${apiA.wsUrl}/v1/runs/${missing}/stream`, { headers: authHeader(apiA.wsUrl) });
     socket.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
     socket.once("open", () => reject(new Error("upgraded a stream of an unknown run")));
     socket.once("error", () => undefined);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { airfoilSpec, inspect, postJson, startApi, testEnv, type RunningApi } from "../helpers/services.js";
+import { airfoilSpec, authHeader, inspect, postJson, startApi, testEnv, type RunningApi } from "../helpers/services.js";
 
 const env = testEnv({ BODY_LIMIT_BYTES: "8192" });
 const db = inspect(env);
@@ -85,7 +85,7 @@ test("history queries with out-of-range or hostile values get 400, never 500", a
     [`/v1/runs/${someRun}/stream?after=3000000000`, /query\.after/],
   ];
   for (const [path, field] of cases) {
-    const response = await fetch(`${api.baseUrl}${path}`);
+    const response = await fetch(`${api.baseUrl}${path}`, { headers: authHeader(api.baseUrl) });
     const body = await response.json();
     assert.equal(response.status, 400, `${path}: ${JSON.stringify(body)}`);
     assert.match(body.message, field, path);
@@ -94,7 +94,7 @@ test("history queries with out-of-range or hostile values get 400, never 500", a
 
 test("a plain GET of a run's stream is told to upgrade", async () => {
   const { json } = await postJson(api.baseUrl, "/v1/runs", airfoilSpec());
-  const response = await fetch(`${api.baseUrl}/v1/runs/${json.id}/stream`);
+  const response = await fetch(`${api.baseUrl}/v1/runs/${json.id}/stream`, { headers: authHeader(api.baseUrl) });
   assert.equal(response.status, 426);
   assert.equal((await response.json()).error, "upgrade_required");
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
@@ -16,6 +17,7 @@ import {
 import { ConflictError, LosslineError, NotFoundError } from "../../contracts/errors.js";
 import { jobSpecSchema, queueLane } from "../../contracts/job-spec.js";
 import { runStatusSchema } from "../../contracts/run-status.js";
+import { callerOf, ownerOf } from "../access-control.js";
 import type { AppDeps } from "../app.js";
 import { enqueueStoredRun } from "../enqueue-run.js";
 import { decodeCursor, encodeCursor, runLinks, toRunSummary, toRunView } from "../run-view.js";
@@ -25,8 +27,9 @@ const cancelResultSchema = z
   .meta({ id: "CancelResult" });
 
 export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, metrics, queue, publisher, options }) => {
-  const findRun = async (id: string) => {
-    const run = await runs.findById(id);
+  // Another tenant's run is "no run", exactly as an unknown id: nothing tells whether it exists.
+  const findRun = async (request: FastifyRequest, id: string) => {
+    const run = await runs.findOwned(id, callerOf(request).tenantId);
     if (!run) throw new NotFoundError(`no run ${id}`);
     return run;
   };
@@ -43,7 +46,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     },
     async (request, reply) => {
       const id = randomUUID();
-      await runs.create(id, request.body);
+      await runs.create(id, request.body, ownerOf(request, options.maxActiveRuns));
       await enqueueStoredRun({ runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log }, id, queueLane(request.body));
       return reply.code(202).header("location", `/v1/runs/${id}`).send({ id, status: "queued", links: runLinks(id) });
     },
@@ -57,6 +60,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
       const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText);
       if (cursor === null) throw new LosslineError("invalid_request", "query.cursor: not a cursor this API returned");
       const page = await runs.list(
+        callerOf(request).tenantId,
         {
           ...filter,
           createdAfter: createdAfter ? new Date(createdAfter) : undefined,
@@ -73,7 +77,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     "/v1/runs/:id",
     { schema: { summary: "One run", params: runIdParamsSchema, response: { 200: runViewSchema, ...errorResponses } } },
     async (request) => {
-      const run = await findRun(request.params.id);
+      const run = await findRun(request, request.params.id);
       const [latestPoint, epochs] = await Promise.all([metrics.latestPoint(run.id), metrics.listEpochs(run.id)]);
       return toRunView(run, latestPoint, epochs);
     },
@@ -90,7 +94,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
       },
     },
     async (request) => {
-      const run = await findRun(request.params.id);
+      const run = await findRun(request, request.params.id);
       const { points: maxPoints, after, limit } = request.query;
       const totalPoints = await metrics.countPoints(run.id, after);
       const downsampled = maxPoints !== undefined && totalPoints > maxPoints;
@@ -114,7 +118,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
       },
     },
     async (request) => {
-      const run = await findRun(request.params.id);
+      const run = await findRun(request, request.params.id);
       if (run.kind !== "optimization") throw new NotFoundError(`run ${run.id} is a ${run.kind} run: only optimization runs have a trace`);
       const points = await metrics.listPoints(run.id, -1, run.samplesTotal + 1);
       return points.map((point) => ({ t: point.seq, x: point.x ?? [], f: point.value, eta: point.eta ?? null }));
@@ -133,7 +137,7 @@ export const runRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, met
     },
     async (request, reply) => {
       const { id } = request.params;
-      const outcome = await runs.requestCancel(id);
+      const outcome = await runs.requestCancel(id, callerOf(request).tenantId);
       switch (outcome.kind) {
         case "missing":
           throw new NotFoundError(`no run ${id}`);

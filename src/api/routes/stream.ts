@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { runIdParamsSchema, streamQuerySchema } from "../../contracts/api.js";
 import { NotFoundError } from "../../contracts/errors.js";
+import { callerOf } from "../access-control.js";
 import type { AppDeps } from "../app.js";
 import { streamRun } from "../run-stream.js";
 
@@ -16,9 +17,9 @@ export const streamRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, deps) =>
       params: runIdParamsSchema,
       querystring: streamQuerySchema,
     },
-    // Unknown runs get a plain 404 instead of an upgrade.
+    // Unknown runs, and other tenants' runs, get a plain 404 instead of an upgrade.
     preHandler: async (request) => {
-      if (!(await deps.runs.findById(request.params.id))) throw new NotFoundError(`no run ${request.params.id}`);
+      if (!(await deps.runs.findOwned(request.params.id, callerOf(request).tenantId))) throw new NotFoundError(`no run ${request.params.id}`);
     },
     // A plain GET, without the upgrade.
     handler: async (request, reply) =>

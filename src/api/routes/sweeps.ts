@@ -7,6 +7,7 @@ import type { LossPoint } from "../../contracts/events.js";
 import { queueLane } from "../../contracts/job-spec.js";
 import { comparisonSchema, compareQuerySchema, sweepQuerySchema, sweepRequestSchema, sweepViewSchema } from "../../contracts/sweeps.js";
 import type { Run } from "../../persistence/runs-repository.js";
+import { callerOf, ownerOf } from "../access-control.js";
 import type { AppDeps } from "../app.js";
 import { enqueueStoredRun } from "../enqueue-run.js";
 import { expandSweep } from "../sweep-expansion.js";
@@ -35,7 +36,8 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
       const id = randomUUID();
       const planned = combinations.map((combination) => ({ id: randomUUID(), spec: combination.spec, combination: combination.values }));
       const { name, base, grid, variants } = request.body;
-      await sweeps.createWithRuns({ id, name: name ?? null, base, grid: grid ?? null, variants: variants ?? null }, planned);
+      const owner = ownerOf(request, options.maxActiveRuns);
+      await sweeps.createWithRuns({ id, name: name ?? null, base, grid: grid ?? null, variants: variants ?? null }, planned, owner);
       const enqueue = { runs, queue, timeoutMs: options.enqueueTimeoutMs, log: request.log };
       await Promise.all(planned.map((run) => enqueueStoredRun(enqueue, run.id, queueLane(run.spec))));
       return reply.code(202).send({
@@ -57,7 +59,7 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
       },
     },
     async (request) => {
-      const sweep = await sweeps.findById(request.params.id);
+      const sweep = await sweeps.findOwned(request.params.id, callerOf(request).tenantId);
       if (!sweep) throw new NotFoundError(`no sweep ${request.params.id}`);
       const { metric, order } = request.query;
       const views = sweep.runs.map((run) => ({
@@ -101,9 +103,10 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
     },
     async (request) => {
       const { runs: ids, x, points: maxPoints } = request.query;
+      const { tenantId } = callerOf(request);
       const compared = await Promise.all(
         ids.map(async (id) => {
-          const run = await runs.findById(id);
+          const run = await runs.findOwned(id, tenantId);
           if (!run) throw new NotFoundError(`runs: no run ${id}`);
           const totalPoints = await metrics.countPoints(id);
           const points = totalPoints > maxPoints ? await metrics.downsample(id, maxPoints) : await metrics.listPoints(id, -1, maxPoints);
