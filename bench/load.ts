@@ -13,6 +13,7 @@ import { createPrismaClient } from "../src/persistence/prisma.js";
 import { dropDatabase, ensureDatabase, migrate } from "../src/persistence/migrate.js";
 import { createRedis } from "../src/queue/redis.js";
 import { RunQueue } from "../src/queue/run-queue.js";
+import { createTenantsRepository } from "../src/persistence/tenants-repository.js";
 
 const [seconds, connections, followers, submissions] = [10, 20, 200, 3000].map((fallback, i) => Number(process.argv[2 + i] ?? fallback));
 const tag = randomUUID().slice(0, 8);
@@ -24,8 +25,14 @@ await migrate(databaseUrl);
 const api = await createApiService(config);
 await api.app.listen({ host: "127.0.0.1", port: 0 });
 const url = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+// One tenant whose limits are out of the way: this measures the service, not the rate limit.
+const prisma = createPrismaClient({ databaseUrl, poolSize: 2 });
+const tenants = createTenantsRepository({ prisma });
+const tenant = await tenants.ensureTenant("load", { rateLimitPerMinute: 1_000_000, maxActiveRuns: 1_000_000 });
+const { key } = await tenants.createKey(tenant.id);
+const auth = { authorization: `Bearer ${key}` };
 
-const run = (options: autocannon.Options) => autocannon({ duration: seconds, connections, ...options });
+const run = (options: autocannon.Options) => autocannon({ duration: seconds, connections, headers: auth, ...options });
 const describe = (name: string, result: autocannon.Result) =>
   `${name.padEnd(28)} ${result.requests.average.toFixed(0).padStart(6)} req/s  p50 ${String(result.latency.p50).padStart(4)} ms  p99 ${String(result.latency.p99).padStart(4)} ms  ` +
   `2xx ${result["2xx"]}  non-2xx ${result.non2xx}  errors ${result.errors}  timeouts ${result.timeouts}`;
@@ -36,15 +43,14 @@ const post = await autocannon({
   connections,
   amount: submissions,
   method: "POST",
-  headers: { "content-type": "application/json" },
+  headers: { ...auth, "content-type": "application/json" },
   body: JSON.stringify(SEED_REGRESSION_SPEC),
 });
 const accepted = post["2xx"];
 
 // 2. Reads, with followers watching runs that exist.
-const prisma = createPrismaClient({ databaseUrl, poolSize: 2 });
 const ids = (await prisma.run.findMany({ select: { id: true }, take: followers })).map((row) => row.id);
-const sockets = ids.map((id) => new WebSocket(`${url.replace("http", "ws")}/v1/runs/${id}/stream`));
+const sockets = ids.map((id) => new WebSocket(`${url.replace("http", "ws")}/v1/runs/${id}/stream`, { headers: auth }));
 let hellos = 0;
 for (const socket of sockets) socket.on("message", (raw) => String(raw).includes('"hello"') && hellos++);
 const getOne = await run({ url: `${url}/v1/runs/${ids[0]}` });

@@ -25,12 +25,12 @@ const service = await startService();
 const { port } = service;
 
 const started = performance.now();
-const response = await fetch(`http://127.0.0.1:${port}/v1/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(spec) });
+const response = await fetch(`http://127.0.0.1:${port}/v1/runs`, { method: "POST", headers: { ...service.auth, "content-type": "application/json" }, body: JSON.stringify(spec) });
 const { id } = (await response.json()) as { id: string };
 const ours: EpochSummary[] = [];
 let points = 0;
 const end = await new Promise<Extract<StreamMessage, { type: "end" }>>((resolve, reject) => {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/runs/${id}/stream`);
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/runs/${id}/stream`, { headers: service.auth });
   socket.on("message", (raw) => {
     const message = JSON.parse(String(raw)) as StreamMessage;
     if (message.type === "points") points += message.points.length;
@@ -43,7 +43,7 @@ const end = await new Promise<Extract<StreamMessage, { type: "end" }>>((resolve,
   socket.on("error", reject);
 });
 const oursWall = (performance.now() - started) / 1000;
-const run = (await (await fetch(`http://127.0.0.1:${port}/v1/runs/${id}`)).json()) as { backend: string };
+const run = (await (await fetch(`http://127.0.0.1:${port}/v1/runs/${id}`, { headers: service.auth })).json()) as { backend: string };
 await service.close();
 if (end.status !== "succeeded") throw new Error(`run ${id} ended ${end.status}: ${end.reason}`);
 

@@ -4,16 +4,23 @@ import type { AddressInfo } from "node:net";
 import { createApiService } from "../src/api-service.js";
 import { loadConfig } from "../src/config/config.js";
 import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
+import { createPrismaClient } from "../src/persistence/prisma.js";
+import { createTenantsRepository } from "../src/persistence/tenants-repository.js";
 
 /**
  * The whole service for a benchmark: the configured database migrated, an API on an ephemeral port
- * of 127.0.0.1 and one worker process, on a queue of the bench's own. `close()` stops both.
+ * of 127.0.0.1 and one worker process, on a queue of the bench's own, and a key (`auth`, its
+ * header) of the tenant "bench". `close()` stops both and revokes the key.
  */
 export async function startService() {
   const env = { ...process.env, QUEUE_NAME: `bench-${randomUUID().slice(0, 8)}`, LOG_LEVEL: "warn" };
   const config = loadConfig(env);
   await ensureDatabase(config.DATABASE_URL);
   await migrate(config.DATABASE_URL);
+  const prisma = createPrismaClient({ databaseUrl: config.DATABASE_URL, poolSize: 1 });
+  const tenants = createTenantsRepository({ prisma });
+  const tenant = await tenants.ensureTenant("bench");
+  const { key, record } = await tenants.createKey(tenant.id, { name: "bench" });
   const api = await createApiService(config);
   await api.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = api.app.server.address() as AddressInfo;
@@ -21,9 +28,12 @@ export async function startService() {
   await new Promise<void>((resolve) => worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve()));
   return {
     port,
+    auth: { authorization: `Bearer ${key}` },
     async close() {
       worker.kill("SIGTERM");
       await api.close();
+      await tenants.revokeKey(record.id);
+      await prisma.$disconnect();
     },
   };
 }

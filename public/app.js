@@ -1,6 +1,7 @@
 // Lossline's dashboard: plain ES modules, no build step, everything served by the API itself.
 // It uses the public HTTP and WebSocket API only. Views: runs (#/), a run (#/runs/ID), compare
-// (#/compare?runs=A,B or ?sweep=ID) and submit (#/submit).
+// (#/compare?runs=A,B or ?sweep=ID), submit (#/submit) and the API key (#/key). The key is asked
+// for once and kept in this browser's localStorage; a 401 asks again.
 import uPlot from "/assets/uplot/uPlot.esm.js";
 import { drawTrace } from "/trace.js";
 
@@ -9,12 +10,23 @@ const COLORS = ["#2f6fde", "#d9480f", "#2b8a3e", "#862e9c", "#e67700", "#0b7285"
 const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
 const FULL_LOAD_LIMIT = 20_000;
 
-/** JSON over HTTP; a non-2xx answer throws an Error carrying the API's error body. */
+const KEY_STORAGE = "lossline.apiKey";
+const apiKey = {
+  get: () => localStorage.getItem(KEY_STORAGE) ?? "",
+  set: (key) => localStorage.setItem(KEY_STORAGE, key),
+  forget: () => localStorage.removeItem(KEY_STORAGE),
+};
+
+/** The API refused the key (or there is none): the key view says why. */
+class KeyNeeded extends Error {}
+
+/** JSON over HTTP with the key; a non-2xx answer throws an Error carrying the API's error body. */
 const api = {
   async request(method, path, body) {
+    const auth = { authorization: `Bearer ${apiKey.get()}` };
     const response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: body === undefined ? auth : { ...auth, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -24,6 +36,7 @@ const api = {
     } catch {
       json = { message: `HTTP ${response.status}: ${text.slice(0, 200)}` };
     }
+    if (response.status === 401) throw new KeyNeeded(json.message ?? "the API refused the key");
     if (!response.ok) throw Object.assign(new Error(json.message ?? `HTTP ${response.status}`), { status: response.status, body: json });
     return json;
   },
@@ -60,15 +73,42 @@ async function route() {
   view.replaceChildren();
   try {
     const runMatch = /^\/runs\/([0-9a-f-]{36})$/.exec(path);
-    if (runMatch) await runView(runMatch[1], context);
+    if (path === "/key" || !apiKey.get()) keyView(apiKey.get() ? "" : "This dashboard needs an API key.");
+    else if (runMatch) await runView(runMatch[1], context);
     else if (path === "/compare") await compareView(params, context);
     else if (path === "/submit") await submitView();
     else await runsView(params, context);
   } catch (error) {
-    if (context.current()) view.replaceChildren(h("div", { class: "panel" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message)));
+    if (!context.current()) return;
+    if (error instanceof KeyNeeded) keyView(error.message);
+    else view.replaceChildren(h("div", { class: "panel" }, h("h1", {}, "Something went wrong"), h("p", {}, error.message)));
   }
 }
 window.addEventListener("hashchange", route);
+
+// ---------------------------------------------------------------------------------------------
+// The API key: asked for once, kept in localStorage, asked for again when the API refuses it.
+function keyView(why) {
+  const input = h("input", { type: "password", id: "api-key", name: "apiKey", size: 60, autocomplete: "off", placeholder: "ll_…" });
+  const form = h(
+    "form",
+    { class: "panel", id: "key-form" },
+    h("h1", {}, "API key"),
+    why ? h("p", { class: "error", id: "key-reason" }, why) : null,
+    h("p", { class: "muted" }, "Your key (from `lossline keys create <tenant>`) stays in this browser only. Runs of other tenants are not visible with it."),
+    h("label", {}, input),
+    h("p", {}, h("button", { type: "submit" }, "Use this key"), " ", apiKey.get() ? h("button", { type: "button", class: "secondary", onclick: () => (apiKey.forget(), route()) }, "Forget the key") : null),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!input.value.trim()) return;
+    apiKey.set(input.value.trim());
+    if (location.hash.startsWith("#/key")) location.hash = "#/";
+    else route();
+  });
+  view.replaceChildren(form);
+  input.focus();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Runs: a filterable, paged table that refreshes itself while runs change.
@@ -258,7 +298,9 @@ function followStream(id, lastSeq, onMessage, onState) {
   let delay = 500;
   let retry = 0;
   const open = () => {
-    socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/runs/${id}/stream?after=${lastSeq()}`);
+    // A browser's WebSocket cannot send headers: the key goes as ?token= (the API keeps it out of its logs).
+    const token = encodeURIComponent(apiKey.get());
+    socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/runs/${id}/stream?after=${lastSeq()}&token=${token}`);
     socket.onopen = () => ((delay = 500), onState(""));
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { loadConfig } from "../src/config/config.js";
 import { DEMO_CLASSIFICATION_SPEC, SEED_REGRESSION_SPEC } from "../src/contracts/examples.js";
 import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
+import { createPrismaClient } from "../src/persistence/prisma.js";
+import { createTenantsRepository } from "../src/persistence/tenants-repository.js";
 import { followRun } from "../src/cli/follow-run.js";
 import { describeRun } from "../src/cli/format.js";
 import type { RunView } from "../src/contracts/api.js";
@@ -36,6 +38,8 @@ try {
   if (postgres.createDatabase) await ensureDatabase(postgres.url);
   const migrated = await migrate(postgres.url);
   console.log(`• migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
+  const key = await demoKey(postgres.url);
+  const auth = { authorization: `Bearer ${key}` };
 
   const port = process.env.PORT ? Number(process.env.PORT) : await freePort();
   const env = { ...process.env, DATABASE_URL: postgres.url, REDIS_URL: redis.url, PORT: String(port), HOST: "127.0.0.1" };
@@ -49,14 +53,14 @@ try {
 
   for (const spec of specs) {
     console.log(`\nPOST /v1/runs ${JSON.stringify(spec)}`);
-    const response = await fetch(`${baseUrl}/v1/runs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(spec) });
+    const response = await fetch(`${baseUrl}/v1/runs`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(spec) });
     const created = (await response.json()) as { id: string; message?: string };
     if (response.status !== 202) throw new Error(`the API refused the spec (${response.status}): ${created.message}`);
-    const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as { samplesTotal: number };
-    const end = await followRun({ wsUrl, runId: created.id, samplesTotal: run.samplesTotal });
+    const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`, { headers: auth })).json()) as { samplesTotal: number };
+    const end = await followRun({ wsUrl, headers: auth, runId: created.id, samplesTotal: run.samplesTotal });
     if (!end) throw new Error("stopped following before the run ended");
 
-    const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`)).json()) as RunView;
+    const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`, { headers: auth })).json()) as RunView;
     console.log(`\n${describeRun(summary)}`);
     console.log(`  (${end.lastSeq + 1} points streamed; history: GET ${baseUrl}/v1/runs/${summary.id}/metrics)`);
     if (summary.status !== "succeeded") exitCode = 1;
@@ -70,6 +74,20 @@ try {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 }
 process.exit(exitCode);
+
+/** A key of the tenant "demo" for this demo's requests; revoked when the demo ends. */
+async function demoKey(databaseUrl: string): Promise<string> {
+  const prisma = createPrismaClient({ databaseUrl, poolSize: 1 });
+  const tenants = createTenantsRepository({ prisma });
+  const tenant = await tenants.ensureTenant("demo");
+  const { key, record } = await tenants.createKey(tenant.id, { name: "npm run demo" });
+  cleanups.push(async () => {
+    await tenants.revokeKey(record.id);
+    await prisma.$disconnect();
+  });
+  console.log(`• API key ${record.prefix}… of tenant demo, for this demo only (lossline keys create demo makes one that lasts)`);
+  return key;
+}
 
 async function step(name: string, provide: () => Promise<LocalService>): Promise<LocalService> {
   const service = await provide();

@@ -13,13 +13,22 @@ export interface RunStreamDeps {
   pollMs: number;
   /** Ping interval; a peer that misses a whole interval is dropped, in ms. */
   heartbeatMs: number;
-  /** A client whose unsent data passes this many bytes is dropped (it stopped reading). */
+  /**
+   * A client whose backlog passes this many bytes is dropped (it stopped reading): bytes the socket
+   * has not sent plus live events waiting behind a send the client does not take.
+   */
   maxBufferedBytes: number;
   log: { warn(obj: object, message: string): void };
 }
 
 const PAGE = 5_000;
 const POINTS_PER_MESSAGE = 1_000;
+/** Bytes a point takes in a message, about (seq, samples, epoch, value, time; an iterate adds ~20 per coordinate). */
+const POINT_BYTES = 110;
+
+/** About how many bytes a live event will take on the wire: for the backlog limit, not exact. */
+const approximateBytes = (event: LiveEvent) =>
+  event.type === "points" ? 32 + event.points.reduce((sum, point) => sum + POINT_BYTES + 20 * (point.x?.length ?? 0), 0) : 400;
 
 /** Serves one watcher of one run over `socket` until the run ends or the client leaves. */
 export function streamRun(socket: WebSocket, runId: string, after: number, deps: RunStreamDeps): void {
@@ -41,6 +50,8 @@ class RunStream {
   /** Resolves to the unsubscribe function once Redis confirmed the subscription. */
   private subscription: Promise<() => Promise<void>> | undefined;
   private alive = true;
+  /** Approximate bytes of live events received but not yet sent (waiting on the chain). */
+  private waitingLiveBytes = 0;
   private pollQueued = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -59,7 +70,7 @@ class RunStream {
     this.socket.on("close", () => this.stop(1000, "client closed"));
     this.socket.on("error", () => this.stop(1011, "socket error"));
     // Subscribe before reading Postgres; live events queue up behind the catch-up task.
-    const subscription = this.deps.liveEvents.subscribe(this.runId, (event) => this.enqueue(() => this.onLive(event)));
+    const subscription = this.deps.liveEvents.subscribe(this.runId, (event) => this.onLiveArrival(event));
     subscription.catch(() => undefined); // awaited in order below; this only marks it handled
     this.subscription = subscription;
     this.enqueue(() => this.catchUp(subscription));
@@ -74,6 +85,24 @@ class RunStream {
     if (isTerminal(run.status)) return this.finish(run);
     await this.catchUpPoints();
     await this.catchUpEpochs();
+  }
+
+  /**
+   * A live event joins the chain unless the backlog is over the limit. The chain waits for each
+   * send to reach the kernel, so a client that stops reading stalls it and events pile up here:
+   * counting them is what notices such a client.
+   */
+  private onLiveArrival(event: LiveEvent): void {
+    if (this.finished) return;
+    const bytes = approximateBytes(event);
+    if (this.socket.bufferedAmount + this.waitingLiveBytes + bytes > this.deps.maxBufferedBytes) {
+      return this.stop(1008, "client is not reading: buffer limit passed");
+    }
+    this.waitingLiveBytes += bytes;
+    this.enqueue(() => {
+      this.waitingLiveBytes -= bytes;
+      return this.onLive(event);
+    });
   }
 
   private async onLive(event: LiveEvent): Promise<void> {

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import type { AppOptions } from "../../src/api/app.js";
 import { createApiService, type ApiService } from "../../src/api-service.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { StreamMessage } from "../../src/contracts/events.js";
@@ -85,8 +86,8 @@ export function ensureTenantKey(
 }
 
 /** An API instance listening on an ephemeral port of 127.0.0.1; the env's tenant and key exist. */
-export async function startApi(env: Record<string, string>): Promise<RunningApi> {
-  const [service] = await Promise.all([createApiService(configFor(env)), ensureTenantKey(env.TEST_TENANT!, env.TEST_API_KEY!)]);
+export async function startApi(env: Record<string, string>, overrides: Partial<AppOptions> = {}): Promise<RunningApi> {
+  const [service] = await Promise.all([createApiService(configFor(env), overrides), ensureTenantKey(env.TEST_TENANT!, env.TEST_API_KEY!)]);
   await service.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = service.app.server.address() as AddressInfo;
   const api = { service, baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, key: env.TEST_API_KEY! };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { airfoilSpec, getJson, openStream, postJson, startWorker, streamedSeqs, useApiAndWorker, waitFor, type WorkerProcess } from "../helpers/services.js";
+import { airfoilSpec, getJson, openStream, postJson, startApi, startWorker, streamedSeqs, useApiAndWorker, waitFor, type WorkerProcess } from "../helpers/services.js";
 
 const stack = useApiAndWorker();
 const { env, db } = stack;
@@ -55,6 +55,31 @@ test("cancel: a queued run is removed at once, a running one stops within second
   assert.equal(await pointCount(queued), 0);
   const next = (await postJson(stack.api.baseUrl, "/v1/runs", airfoilSpec())).json.id as string;
   await waitFor(async () => (await statusOf(next)) === "succeeded", 30_000, "the next run to succeed");
+});
+
+test("cancel across API instances: asked on instance 1 while instance 2 accepted and watches the run, the worker stops within 5 s, never retried", async () => {
+  const other = await startApi(env);
+  try {
+    const id = (await postJson(other.baseUrl, "/v1/runs", longSpec(7))).json.id as string;
+    const watcher = openStream(other.wsUrl, id);
+    await waitFor(async () => (await pointCount(id)) >= 5, 30_000, "the run to train");
+    const requestedAt = Date.now();
+    const asked = await postJson(stack.api.baseUrl, `/v1/runs/${id}/cancel`, {});
+    assert.equal(asked.status, 202);
+    await watcher.closed;
+    const stoppedIn = Date.now() - requestedAt;
+    assert.ok(stoppedIn < 5_000, `stopped ${stoppedIn} ms after the request`);
+    const end = watcher.messages.at(-1)!;
+    assert.equal(end.type === "end" && end.status, "canceled", "instance 2's watcher got the end");
+    // The signal reached the worker over Redis (it logs it), not only through its Postgres poll.
+    await waitFor(() => stack.worker.output().includes(`"runId":"${id}","msg":"cancel requested"`), 5_000, "the worker's cancel log line");
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const run = await db.prisma.run.findUniqueOrThrow({ where: { id } });
+    assert.deepEqual([run.status, run.attempt], ["canceled", 1], "not retried");
+    assert.equal(await db.queue.jobState(id), "completed");
+  } finally {
+    await other.service.close();
+  }
 });
 
 test("SIGTERM: the worker hands its run back to the queue and exits; another worker finishes it, every point once", async () => {

@@ -32,6 +32,21 @@ after(async () => {
 const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 const pointCount = async () => Number(await page.textContent("#point-count"));
 
+test("the dashboard asks for the API key once, says when the API refuses it, and keeps it", async () => {
+  await page.goto(`${stack.api.baseUrl}/#/`);
+  await page.waitForSelector("#key-form");
+  assert.match((await page.textContent("#key-reason")) ?? "", /needs an API key/);
+  await page.fill("#api-key", "ll_wrong");
+  await page.click('#key-form button[type="submit"]');
+  await page.waitForFunction(() => /unknown or revoked/.test(document.querySelector("#key-reason")?.textContent ?? ""));
+  await page.fill("#api-key", stack.env.TEST_API_KEY!);
+  await page.click('#key-form button[type="submit"]');
+  await page.waitForSelector('input[data-filter="model"]');
+  await page.reload();
+  await page.waitForSelector('input[data-filter="model"]'); // not asked again
+  assert.equal(await page.locator("#key-form").count(), 0);
+});
+
 test("submit through the form, watch the curve grow live, reload mid-run, see it finish", async () => {
   await page.goto(`${stack.api.baseUrl}/#/submit`);
   await page.selectOption('select[name="optimizer.name"]', "sgd");
