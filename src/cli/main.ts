@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadCliConfig } from "../config/config.js";
 import { ApiError, createApiClient, UnreachableError } from "./api-client.js";
 import * as commands from "./commands.js";
-import { keys } from "./keys.js";
+import { keys } from "../admin/keys.js";
 
 const USAGE = `usage: lossline <command> [options]      (talks to LOSSLINE_URL, default http://127.0.0.1:3000,
                                          with the key in LOSSLINE_API_KEY)

@@ -10,7 +10,7 @@ after(async () => {
   for (const api of apis) await api.service.close().catch(() => undefined);
 });
 
-test("Postgres unreachable: readyz and every data endpoint answer 503, not 500", async () => {
+test("Postgres unreachable: readyz and every data endpoint answer 503, not 500 (a key it never checked cannot be checked now)", async () => {
   const env = testEnv({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${await freePort()}/nowhere` });
   const api = await startApi(env);
   apis.push(api);
@@ -28,7 +28,10 @@ test("Postgres unreachable: readyz and every data endpoint answer 503, not 500",
     assert.equal(response.json.error, "service_unavailable");
   }
   assert.ok(Date.now() - started < 10_000, "answers come quickly");
-  assert.equal((await postJson(api.baseUrl, "/v1/runs", { kind: "nope" })).status, 400, "bad input is still a 400");
+  const unchecked = await postJson(api.baseUrl, "/v1/runs", { kind: "nope" });
+  assert.equal(unchecked.status, 503, "the key comes first, and Postgres holds the keys");
+  assert.match(unchecked.json.message, /cannot check the API key: Postgres is unreachable/);
+  assert.equal((await postJson(api.baseUrl, "/v1/runs", { kind: "nope" }, null)).status, 401, "no key at all needs no Postgres to refuse");
 });
 
 test("Redis unreachable: a submitted run is stored and answered 202 at once; the reconciler queues it later", async () => {

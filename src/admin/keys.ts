@@ -3,8 +3,8 @@
 import { loadConfig } from "../config/config.js";
 import { createPrismaClient } from "../persistence/prisma.js";
 import { createTenantsRepository } from "../persistence/tenants-repository.js";
-import type { Io } from "./commands.js";
-import { table } from "./format.js";
+import type { Io } from "../cli/commands.js";
+import { table } from "../cli/format.js";
 
 export interface KeyOptions {
   name?: string;
