@@ -59,18 +59,19 @@ const keysByUrl = new Map<string, string>();
 const tenantsMade = new Map<string, Promise<{ tenantId: string; key: string }>>();
 
 /**
- * Makes (once per key) a tenant and its key in the test database. Limits: null means the service's
- * defaults.
+ * Makes (once per key) a tenant and its key in the test database, or in `databaseUrl`'s. Limits:
+ * null means the service's defaults.
  */
 export function ensureTenantKey(
   tenant: string,
   key: string,
   limits: { rateLimitPerMinute?: number | null; maxActiveRuns?: number | null } = {},
+  databaseUrl = process.env.DATABASE_URL ?? "",
 ): Promise<{ tenantId: string; key: string }> {
   let made = tenantsMade.get(key);
   if (!made) {
     made = (async () => {
-      const prisma = createPrismaClient({ databaseUrl: process.env.DATABASE_URL ?? "", poolSize: 1 });
+      const prisma = createPrismaClient({ databaseUrl, poolSize: 1 });
       try {
         const tenants = createTenantsRepository({ prisma });
         const { id } = await tenants.ensureTenant(tenant, limits);
@@ -85,9 +86,15 @@ export function ensureTenantKey(
   return made;
 }
 
-/** An API instance listening on an ephemeral port of 127.0.0.1; the env's tenant and key exist. */
-export async function startApi(env: Record<string, string>, overrides: Partial<AppOptions> = {}): Promise<RunningApi> {
-  const [service] = await Promise.all([createApiService(configFor(env), overrides), ensureTenantKey(env.TEST_TENANT!, env.TEST_API_KEY!)]);
+/**
+ * An API instance listening on an ephemeral port of 127.0.0.1; the env's tenant and key exist in its
+ * database, unless `storesKey` is false (a database that is not there).
+ */
+export async function startApi(env: Record<string, string>, overrides: Partial<AppOptions> = {}, storesKey = true): Promise<RunningApi> {
+  const [service] = await Promise.all([
+    createApiService(configFor(env), overrides),
+    storesKey ? ensureTenantKey(env.TEST_TENANT!, env.TEST_API_KEY!, {}, env.DATABASE_URL) : undefined,
+  ]);
   await service.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = service.app.server.address() as AddressInfo;
   const api = { service, baseUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}`, key: env.TEST_API_KEY! };

@@ -132,6 +132,8 @@ test("a Postgres that never answers and a Redis that is down still give a prompt
   const { port } = server.address() as AddressInfo;
   const outage = await startApi(
     testEnv({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${port}/silent`, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, LOG_LEVEL: "error", METRICS_TOKEN: env.METRICS_TOKEN! }),
+    {},
+    false,
   );
   try {
     const started = Date.now();

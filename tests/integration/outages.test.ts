@@ -12,7 +12,7 @@ after(async () => {
 
 test("Postgres unreachable: readyz and every data endpoint answer 503, not 500 (a key it never checked cannot be checked now)", async () => {
   const env = testEnv({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${await freePort()}/nowhere` });
-  const api = await startApi(env);
+  const api = await startApi(env, {}, false);
   apis.push(api);
   const ready = await getJson(api.baseUrl, "/readyz");
   assert.equal(ready.status, 503);
