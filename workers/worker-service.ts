@@ -8,6 +8,7 @@ import { createLiveEventPublisher, LiveEventHub } from "../src/queue/live-events
 import { reconcileQueuedRuns, reconcileRunningRuns } from "../src/queue/reconciler.js";
 import { closeRedis, createRedis, withDeadline } from "../src/queue/redis.js";
 import { laneQueueName, RunQueue } from "../src/queue/run-queue.js";
+import { shareConcurrency } from "./shared-concurrency.js";
 import { loadAirfoil, type RegressionData } from "../src/training/airfoil.js";
 import { initBackend, type BackendInfo } from "../src/training/backend.js";
 import { loadFashionMnist, type ImageData } from "../src/training/fashion-mnist.js";
@@ -63,16 +64,26 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
   });
 
   const lanes = servedLanes(config, backend, log);
+  // Both lanes of a GPU worker together run at most WORKER_CONCURRENCY jobs.
+  const gate = shareConcurrency(config.WORKER_CONCURRENCY);
   const workers = lanes.map((lane) => {
     const worker = new Worker(
       laneQueueName(config.QUEUE_NAME, lane),
       async (job: Job, token?: string) => {
-        const result = await processor.process(job.data);
-        if (result === "handed-off") {
-          await job.moveToWait(token);
+        if (!gate.tryAcquire()) {
+          await job.moveToWait(token); // fetched by one lane while the other filled the last place
           throw new WaitingError();
         }
-        return result;
+        try {
+          const result = await processor.process(job.data);
+          if (result === "handed-off") {
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
+          return result;
+        } finally {
+          gate.release();
+        }
       },
       {
         connection: queueConnection,
@@ -84,6 +95,7 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
         maxStalledCount: config.MAX_WORKER_CRASHES,
       },
     );
+    gate.add(worker);
     worker.on("error", (error) => log.warn({ err: error.message }, "queue worker error"));
     worker.on("failed", (job, error) => log.warn({ runId: job?.data?.runId, err: error.message }, "job failed"));
     return worker;

@@ -28,7 +28,8 @@ export function expandSweep(request: SweepRequest): Combination[] {
       const candidate = structuredClone(request.base);
       // Shallow paths first, so that "optimizer.lr" refines an "optimizer" object set by the same combination.
       const ordered = Object.entries(values).sort(([a], [b]) => a.split(".").length - b.split(".").length);
-      for (const [path, value] of ordered) setPath(candidate, path, value);
+      // A copy: a later, deeper path must not write into the request's own grid or variant value.
+      for (const [path, value] of ordered) setPath(candidate, path, structuredClone(value));
       const parsed = jobSpecSchema.safeParse(candidate);
       if (parsed.success) combinations.push({ values, spec: parsed.data });
       else {
