@@ -173,7 +173,7 @@ async function train(
   rawSpec: unknown,
   progress: TrainingProgress,
   datasets: RunProcessorDeps["datasets"],
-  /** Only classification runs checkpoint, so only they look for one. */
+  /** Training runs checkpoint, so only they look for one (an optimization trace is at most seconds long). */
   loadCheckpoint: () => Promise<TrainingCheckpoint | undefined>,
 ): Promise<TrainingOutcome | { kind: "error"; reason: string }> {
   const parsed = jobSpecSchema.safeParse(rawSpec);
@@ -181,7 +181,7 @@ async function train(
   const spec: JobSpec = parsed.data;
   switch (spec.kind) {
     case "regression":
-      return trainRegression(spec, datasets.airfoil(), progress);
+      return trainRegression(spec, datasets.airfoil(), progress, await loadCheckpoint());
     case "optimization":
       return traceOptimization(spec, progress);
     case "classification":

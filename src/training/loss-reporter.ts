@@ -10,8 +10,9 @@ export interface LossReporter {
   addBatch(batchSize: number): boolean;
 }
 
-export function createLossReporter(every: number): LossReporter {
-  let samplesSeen = 0;
+/** `samplesSeen`: where a resumed loop starts counting. */
+export function createLossReporter(every: number, samplesSeenBefore = 0): LossReporter {
+  let samplesSeen = samplesSeenBefore;
   return {
     get samplesSeen() {
       return samplesSeen;

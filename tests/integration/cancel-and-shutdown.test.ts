@@ -100,5 +100,6 @@ test("SIGTERM: the worker hands its run back to the queue and exits; another wor
   assert.equal(await pointCount(id), 301);
   const run = await db.prisma.run.findUniqueOrThrow({ where: { id } });
   assert.equal(run.attempt, 2);
+  assert.match(successor.output(), /resuming from checkpoint/, "the successor went on from the checkpoint, not from the start");
   assert.ok(watcher.messages.some((m) => m.type === "status" && m.status === "queued"), "watchers saw the hand-back");
 });
