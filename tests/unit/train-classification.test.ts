@@ -4,10 +4,10 @@ import * as tf from "@tensorflow/tfjs";
 import type { EpochSummary, LossPoint } from "../../src/contracts/events.js";
 import { classificationSpecSchema } from "../../src/contracts/job-spec.js";
 import { initBackend } from "../../src/training/backend.js";
-import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from "../../src/training/checkpoint.js";
 import { loadFashionMnist, type ImageData } from "../../src/training/fashion-mnist.js";
 import { trainClassification } from "../../src/training/train-classification.js";
 import { lenetSpec, writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
+import { stopAndResume } from "../helpers/resume.js";
 
 let data: ImageData;
 const fixture = writeFashionMnistFixture(300, 100);
@@ -69,28 +69,7 @@ for (const optimizer of [{ name: "adam", lr: 0.01 }, { name: "momentum", lr: 0.0
     const whole = await train(overrides);
     for (const stopAtPoint of [2, 3]) {
       // Point 2 falls mid-epoch 1, point 3 on its last batch (samplesSeen 300): resumed, it starts with the test pass.
-      const saved: TrainingCheckpoint[] = [];
-      const points: LossPoint[] = [];
-      const epochs: EpochSummary[] = [];
-      const first = await trainClassification(spec(overrides), data, {
-        onPoint: (point) => points.push(point),
-        onEpoch: (summary) => epochs.push(summary),
-        checkpointDue: () => points.length === stopAtPoint,
-        saveCheckpoint: async (checkpoint) => void saved.push(decodeCheckpoint(encodeCheckpoint(checkpoint))),
-        shouldStop: () => points.length >= stopAtPoint,
-      });
-      assert.equal(first.kind, "stopped");
-      const checkpoint = saved.at(-1)!;
-      assert.equal(checkpoint.nextSeq, stopAtPoint);
-      const tensorsBefore = tf.memory().numTensors;
-      const rest = await trainClassification(
-        spec(overrides),
-        data,
-        { onPoint: (point) => points.push(point), onEpoch: (summary) => epochs.push(summary), shouldStop: () => false },
-        checkpoint,
-      );
-      assert.equal(rest.kind, "completed");
-      assert.equal(tf.memory().numTensors, tensorsBefore, "resuming leaks nothing");
+      const { points, epochs } = await stopAndResume((progress, resumeFrom) => trainClassification(spec(overrides), data, progress, resumeFrom), stopAtPoint);
       assert.deepEqual(points.map((p) => [p.seq, p.samplesSeen]), whole.points.map((p) => [p.seq, p.samplesSeen]));
       assert.deepEqual(points.map((p) => p.value), whole.points.map((p) => p.value), `stopped at point ${stopAtPoint}`);
       assert.deepEqual(epochs.map((e) => [e.epoch, e.loss, e.trainAccuracy, e.testAccuracy]), whole.epochs.map((e) => [e.epoch, e.loss, e.trainAccuracy, e.testAccuracy]));

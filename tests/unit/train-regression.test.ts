@@ -7,8 +7,8 @@ import { regressionSpecSchema, type RegressionSpec } from "../../src/contracts/j
 import { loadAirfoil, type RegressionData } from "../../src/training/airfoil.js";
 import { initBackend } from "../../src/training/backend.js";
 import type { TrainingProgress } from "../../src/training/progress.js";
-import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from "../../src/training/checkpoint.js";
 import { trainRegression } from "../../src/training/train-regression.js";
+import { stopAndResume } from "../helpers/resume.js";
 
 let data: RegressionData;
 before(async () => {
@@ -98,28 +98,7 @@ for (const overrides of [
     const perEpoch = whole.points.filter((p) => p.samplesSeen <= 1500).length - 1; // points in epoch 1, after the initial one
     for (const stopAtPoint of [3, perEpoch + 1]) {
       // The second stop is at epoch 1's last point (with batch 100, its last batch: resumed, the run starts with the epoch's end).
-      const saved: TrainingCheckpoint[] = [];
-      const points: LossPoint[] = [];
-      const epochs: EpochSummary[] = [];
-      const first = await trainRegression(spec(overrides), data, {
-        onPoint: (point) => points.push(point),
-        onEpoch: (summary) => epochs.push(summary),
-        checkpointDue: () => points.length === stopAtPoint,
-        saveCheckpoint: async (checkpoint) => void saved.push(decodeCheckpoint(encodeCheckpoint(checkpoint))),
-        shouldStop: () => points.length >= stopAtPoint && saved.length > 0,
-      });
-      assert.equal(first.kind, "stopped");
-      const checkpoint = saved.at(-1)!;
-      assert.equal(checkpoint.nextSeq, points.length);
-      const tensorsBefore = tf.memory().numTensors;
-      const rest = await trainRegression(
-        spec(overrides),
-        data,
-        { onPoint: (point) => points.push(point), onEpoch: (summary) => epochs.push(summary), shouldStop: () => false },
-        checkpoint,
-      );
-      assert.equal(rest.kind, "completed");
-      assert.equal(tf.memory().numTensors, tensorsBefore, "resuming leaks nothing");
+      const { points, epochs } = await stopAndResume((progress, resumeFrom) => trainRegression(spec(overrides), data, progress, resumeFrom), stopAtPoint);
       assert.deepEqual(points.map((p) => [p.seq, p.samplesSeen]), whole.points.map((p) => [p.seq, p.samplesSeen]));
       assert.deepEqual(points.map((p) => p.value), whole.points.map((p) => p.value), `stopped at point ${stopAtPoint}`);
       assert.deepEqual(epochs.map((e) => [e.epoch, e.loss]), whole.epochs.map((e) => [e.epoch, e.loss]));
