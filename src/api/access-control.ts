@@ -63,8 +63,9 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
   app.decorateRequest("caller", null);
 
   app.addHook("onRequest", async (request) => {
-    const path = request.url.split("?", 1)[0]!;
-    if (!requiresKey(path)) return;
+    // The matched route decides (whatever the URL's spelling); a URL no route matches, its path.
+    const path = request.routeOptions.url ?? request.url.split("?", 1)[0]!;
+    if (!requiresKey(path) && !requiresKey(request.url.split("?", 1)[0]!)) return;
     const key = presentedKey(request);
     if (path === "/metrics") {
       // Service-wide numbers, so no tenant's key; and checked without Postgres, so that a scrape
