@@ -92,8 +92,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: "Lossline",
         version: "0.1.0",
-        description: "Training as a service: submit a job, watch its loss live, query the history of every run.",
+        description:
+          "Training as a service: submit a job, watch its loss live, query the history of every run. " +
+          "Every /v1 route and the stream need a tenant's API key (`Authorization: Bearer <key>`, or `?token=<key>` for a browser's WebSocket); " +
+          "another tenant's runs answer 404. GET /metrics needs the operator's METRICS_TOKEN. Limits per tenant: 429 `rate_limited` (with Retry-After) and 429 `too_many_active_runs`.",
       },
+      components: {
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer", description: "a tenant's key: `lossline keys create <tenant>`" },
+          metricsToken: { type: "http", scheme: "bearer", description: "the operator's METRICS_TOKEN (GET /metrics only)" },
+        },
+      },
+      security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,

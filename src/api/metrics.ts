@@ -88,7 +88,7 @@ const metricsPlugin: FastifyPluginAsync<MetricsPluginOptions> = async (app, { qu
 
   app.get(
     "/metrics",
-    { schema: { summary: "Prometheus metrics (text exposition format 0.0.4)", description: "See src/api/metrics.ts for the list." } },
+    { schema: { security: [{ metricsToken: [] }], summary: "Prometheus metrics (text exposition format 0.0.4)", description: "See src/api/metrics.ts for the list." } },
     async (_request, reply) => {
       await refresh();
       return reply.type(registry.contentType).send(await registry.metrics());

@@ -195,5 +195,10 @@ test("operators: healthz, readyz and the OpenAPI document", async () => {
   assert.ok(doc.json.paths["/v1/runs"].post.requestBody);
   assert.ok(doc.json.paths["/v1/runs/{id}/metrics"].get);
   assert.ok(Object.keys(doc.json.components.schemas).some((name) => name.startsWith("RegressionSpec")));
+  assert.deepEqual(doc.json.components.securitySchemes.apiKey, { type: "http", scheme: "bearer", description: "a tenant's key: `lossline keys create <tenant>`" });
+  assert.deepEqual(doc.json.security, [{ apiKey: [] }], "every route needs a key unless it says otherwise");
+  assert.deepEqual(doc.json.paths["/healthz"].get.security, []);
+  assert.deepEqual(doc.json.paths["/metrics"].get.security, [{ metricsToken: [] }]);
+  assert.ok(doc.json.paths["/v1/runs"].post.responses["429"], "the limits' answer is documented");
   assert.equal((await fetch(`${apiA.baseUrl}/docs`)).status, 200);
 });
