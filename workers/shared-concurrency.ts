@@ -1,3 +1,5 @@
+import { WaitingError, type Job } from "bullmq";
+
 /** What the gate needs of a BullMQ Worker. */
 export interface Pausable {
   pause(doNotWaitActive?: boolean): Promise<void>;
@@ -34,5 +36,23 @@ export function shareConcurrency(limit: number) {
     get active() {
       return active;
     },
+  };
+}
+
+/**
+ * A Worker's processor that runs `process` only within the gate: a job fetched while the gate is
+ * full goes back to the front of its queue (WaitingError: no attempt used).
+ */
+export function gated<T>(gate: ReturnType<typeof shareConcurrency>, process: (job: Job, token?: string) => Promise<T>) {
+  return async (job: Job, token?: string): Promise<T> => {
+    if (!gate.tryAcquire()) {
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    try {
+      return await process(job, token);
+    } finally {
+      gate.release();
+    }
   };
 }

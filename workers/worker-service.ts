@@ -8,7 +8,7 @@ import { createLiveEventPublisher, LiveEventHub } from "../src/queue/live-events
 import { reconcileQueuedRuns, reconcileRunningRuns } from "../src/queue/reconciler.js";
 import { closeRedis, createRedis, withDeadline } from "../src/queue/redis.js";
 import { laneQueueName, RunQueue } from "../src/queue/run-queue.js";
-import { shareConcurrency } from "./shared-concurrency.js";
+import { gated, shareConcurrency } from "./shared-concurrency.js";
 import { loadAirfoil, type RegressionData } from "../src/training/airfoil.js";
 import { initBackend, type BackendInfo } from "../src/training/backend.js";
 import { loadFashionMnist, type ImageData } from "../src/training/fashion-mnist.js";
@@ -69,22 +69,14 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
   const workers = lanes.map((lane) => {
     const worker = new Worker(
       laneQueueName(config.QUEUE_NAME, lane),
-      async (job: Job, token?: string) => {
-        if (!gate.tryAcquire()) {
-          await job.moveToWait(token); // fetched by one lane while the other filled the last place
+      gated(gate, async (job: Job, token?: string) => {
+        const result = await processor.process(job.data);
+        if (result === "handed-off") {
+          await job.moveToWait(token);
           throw new WaitingError();
         }
-        try {
-          const result = await processor.process(job.data);
-          if (result === "handed-off") {
-            await job.moveToWait(token);
-            throw new WaitingError();
-          }
-          return result;
-        } finally {
-          gate.release();
-        }
-      },
+        return result;
+      }),
       {
         connection: queueConnection,
         prefix: config.REDIS_PREFIX,

@@ -8,8 +8,12 @@ import { isUnavailable } from "./error-handler.js";
 
 /** How long a key lookup may take before the request gets 503, in ms. */
 const LOOKUP_DEADLINE_MS = 2_000;
-/** While Postgres cannot answer, a key checked at most this long ago is still trusted, in ms. */
+/** While Postgres cannot answer, a key it accepted at most this long ago is still trusted, in ms. */
 const STALE_KEY_MS = 10 * 60_000;
+/** A refused key is refused again without asking Postgres for this long, in ms. */
+const REFUSED_KEY_CACHE_MS = 1_000;
+/** Every key this service makes: "ll_" and 32 bytes in base64url. */
+const KEY_SHAPE = /^ll_[A-Za-z0-9_-]{43}$/;
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -59,8 +63,38 @@ export const redactToken = (url: string) => url.replace(/([?&]token=)[^&]*/g, "$
  * are not limited (the routes that need Redis answer 503 themselves).
  */
 export async function registerAccessControl(app: FastifyInstance, options: AccessControlOptions): Promise<void> {
-  const cache = new Map<string, { caller: Caller; until: number }>();
+  /** Checked keys: `checkedAt` is when Postgres last said yes; `caller` null when it said no. */
+  const cache = new Map<string, { caller: Caller | null; checkedAt: number }>();
   app.decorateRequest("caller", null);
+
+  async function checkKey(key: string): Promise<Caller> {
+    // Not the shape of any key made here: refused without asking Postgres.
+    if (!KEY_SHAPE.test(key)) throw new UnauthorizedError("this API key is unknown or revoked");
+    const hash = hashApiKey(key);
+    const now = Date.now();
+    const cached = cache.get(hash);
+    if (cached && now - cached.checkedAt < (cached.caller ? options.keyCacheMs : REFUSED_KEY_CACHE_MS)) {
+      if (!cached.caller) throw new UnauthorizedError("this API key is unknown or revoked");
+      return cached.caller;
+    }
+    let caller: Caller | null;
+    try {
+      caller = await withDeadline(options.tenants.authenticate(key), LOOKUP_DEADLINE_MS);
+    } catch (error) {
+      // Postgres down or stuck: a key Postgres accepted in the last STALE_KEY_MS still works (its
+      // requests get their own 503 where they need Postgres), without renewing that time; any
+      // other key waits for Postgres.
+      if (cached?.caller && now - cached.checkedAt < STALE_KEY_MS) return cached.caller;
+      if (isUnavailable(error) || /no answer within/.test(String(error))) {
+        throw new ServiceUnavailableError("cannot check the API key: Postgres is unreachable; retry shortly");
+      }
+      throw error;
+    }
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(hash, { caller, checkedAt: now });
+    if (!caller) throw new UnauthorizedError("this API key is unknown or revoked");
+    return caller;
+  }
 
   app.addHook("onRequest", async (request) => {
     // The matched route decides (whatever the URL's spelling); a URL no route matches, its path.
@@ -79,28 +113,8 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
         "an API key is required: send the header `Authorization: Bearer <key>` (or `?token=<key>` where a client cannot set headers); an operator makes keys with `lossline keys create <tenant>`",
       );
     }
-    const hash = hashApiKey(key);
-    const now = Date.now();
-    const cached = cache.get(hash);
-    let caller = cached && cached.until > now ? cached.caller : null;
-    if (!caller) {
-      try {
-        caller = await withDeadline(options.tenants.authenticate(key), LOOKUP_DEADLINE_MS);
-      } catch (error) {
-        // Postgres down or stuck: a key this instance checked recently still works (its requests
-        // get their own 503 if they need Postgres); any other key waits for Postgres.
-        if (cached && now - cached.until < STALE_KEY_MS) caller = cached.caller;
-        else throw isUnavailable(error) || /no answer within/.test(String(error)) ? new ServiceUnavailableError("cannot check the API key: Postgres is unreachable; retry shortly") : error;
-      }
-      if (!caller) {
-        cache.delete(hash);
-        throw new UnauthorizedError("this API key is unknown or revoked");
-      }
-      if (cache.size >= 10_000) cache.clear();
-      cache.set(hash, { caller, until: now + options.keyCacheMs });
-    }
-    request.caller = caller;
-    request.log = request.log.child({ tenant: caller.tenantName });
+    request.caller = await checkKey(key);
+    request.log = request.log.child({ tenant: request.caller.tenantName });
   });
 
   await app.register(fastifyRateLimit, {

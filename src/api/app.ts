@@ -84,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${request.url}`, requestId: request.id }),
+    reply.code(404).send({ error: "not_found", message: `no route ${request.method} ${redactToken(request.url)}`, requestId: request.id }),
   );
 
   await app.register(fastifySwagger, {

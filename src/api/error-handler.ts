@@ -77,7 +77,7 @@ export function isUnavailable(error: unknown): boolean {
   for (let current = error; current && typeof current === "object" && !seen.has(current); ) {
     seen.add(current);
     const { code, message } = current as { code?: unknown; message?: unknown };
-    if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|P1001|P1002|P1017|P2024)$/.test(code)) return true;
+    if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|P1001|P1002|P1017|P2024|P2028)$/.test(code)) return true;
     if (typeof message === "string" && /Connection is closed|Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|Can't reach database|connection timeout|timeout exceeded when trying to connect/.test(message)) return true;
     current = (current as { cause?: unknown }).cause;
   }

@@ -52,6 +52,14 @@ class RunStream {
   private alive = true;
   /** Approximate bytes of live events received but not yet sent (waiting on the chain). */
   private waitingLiveBytes = 0;
+  /**
+   * True during the first replay from Postgres: live points are not queued then (they are stored
+   * before they are published, so the replay, and one more read after it, sends them), which keeps
+   * a long replay to a slow client from counting as a backlog.
+   */
+  private replaying = true;
+  /** During the replay: approximate bytes of live points published since a send last completed. */
+  private liveSinceDrain = 0;
   private pollQueued = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -85,6 +93,8 @@ class RunStream {
     if (isTerminal(run.status)) return this.finish(run);
     await this.catchUpPoints();
     await this.catchUpEpochs();
+    this.replaying = false;
+    await this.catchUpPoints(); // what was published during the replay; later points come live
   }
 
   /**
@@ -95,6 +105,14 @@ class RunStream {
   private onLiveArrival(event: LiveEvent): void {
     if (this.finished) return;
     const bytes = approximateBytes(event);
+    if (this.replaying && event.type === "points") {
+      // Not queued (the replay sends it from Postgres), but counted while the client takes nothing:
+      // a client that reads slowly drains now and then and starts again from zero, one that stopped
+      // reading never does.
+      this.liveSinceDrain += bytes;
+      if (this.socket.bufferedAmount + this.liveSinceDrain > this.deps.maxBufferedBytes) this.stop(1008, "client is not reading: buffer limit passed");
+      return;
+    }
     if (this.socket.bufferedAmount + this.waitingLiveBytes + bytes > this.deps.maxBufferedBytes) {
       return this.stop(1008, "client is not reading: buffer limit passed");
     }
@@ -180,7 +198,12 @@ class RunStream {
       this.stop(1008, "client is not reading: buffer limit passed");
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.socket.send(JSON.stringify(message), () => resolve()));
+    return new Promise((resolve) =>
+      this.socket.send(JSON.stringify(message), () => {
+        this.liveSinceDrain = 0;
+        resolve();
+      }),
+    );
   }
 
   private async readRun(): Promise<Run> {

@@ -54,6 +54,12 @@ export function newRunData(id: string, spec: JobSpec, tenantId: string): Prisma.
 }
 
 /**
+ * How long a capped insert may wait for a connection and then run (the tenant's lock included)
+ * before it fails, with P2028, which the API answers 503.
+ */
+export const CAPPED_TRANSACTION = { maxWait: 5_000, timeout: 10_000 };
+
+/**
  * Inside a transaction: takes the tenant's lock (so two submissions cannot both pass the count) and
  * refuses when `adding` more runs would take it past its cap on queued plus running runs.
  */
@@ -81,7 +87,7 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
       return prisma.$transaction(async (tx) => {
         await reserveActiveRuns(tx, owner, 1);
         return tx.run.create({ data: newRunData(id, spec, owner.tenantId) });
-      });
+      }, CAPPED_TRANSACTION);
     },
 
     async markEnqueued(id: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { JobSpec } from "../contracts/job-spec.js";
 import type { Prisma, Run, Sweep } from "./generated/client.js";
 import type { PrismaClient } from "./prisma.js";
-import { newRunData, reserveActiveRuns, type Owner } from "./runs-repository.js";
+import { CAPPED_TRANSACTION, newRunData, reserveActiveRuns, type Owner } from "./runs-repository.js";
 
 export interface NewSweep {
   id: string;
@@ -46,7 +46,7 @@ export function createSweepsRepository({ prisma }: { prisma: PrismaClient }) {
             createdAt: new Date(createdAt.getTime() + i),
           })),
         });
-      });
+      }, CAPPED_TRANSACTION);
     },
 
     /** The tenant's sweep with its runs in creation order, each with its mean seconds per finished epoch. */

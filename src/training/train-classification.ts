@@ -110,6 +110,7 @@ export async function trainClassification(
         // An epoch's end is always worth keeping: the next epoch starts from here.
         await progress.saveCheckpoint({ ...(await checkpoint()), epoch: at.epoch + 1, batchesDone: 0 });
       }
+      if (at.epoch < spec.epochs && progress.shouldStop()) return { kind: "stopped", samplesSeen: at.samplesSeen };
     }
     const seconds = (performance.now() - started) / 1000;
     const samplesSeen = at.samplesSeen;

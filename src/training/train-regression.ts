@@ -100,9 +100,11 @@ export async function trainRegression(
         seconds: (performance.now() - epochStarted) / 1000,
         wallTime: new Date().toISOString(),
       });
-      if (at.epoch < spec.epochs && progress.saveCheckpoint) {
-        await progress.saveCheckpoint({ ...(await checkpoint()), epoch: at.epoch + 1, batchesDone: 0 });
+      // Airfoil epochs take milliseconds: an epoch's end is checkpointed only when one is due anyway.
+      if (at.epoch < spec.epochs && progress.checkpointDue?.()) {
+        await progress.saveCheckpoint?.({ ...(await checkpoint()), epoch: at.epoch + 1, batchesDone: 0 });
       }
+      if (at.epoch < spec.epochs && progress.shouldStop()) return { kind: "stopped", samplesSeen: reporter.samplesSeen };
     }
     const seconds = (performance.now() - started) / 1000;
     const samplesSeen = reporter.samplesSeen;

@@ -69,7 +69,7 @@ function readUntil(url: string, upTo: number): Promise<number[]> {
 test("WebSocket watchers across instances and a Redis restart: resume with ?after=k gets every later point once, in order; a slow client and a dead peer are dropped, the others unaffected", async () => {
   await waitFor(() => redisAnswers(env.REDIS_URL!), 10_000, "the private Redis");
   [api1, api2, worker] = await Promise.all([
-    startApi(env, { maxStreamBufferBytes: 1024 * 1024 }),
+    startApi(env, { maxStreamBufferBytes: 1024 * 1024, heartbeatMs: 600_000 }), // only the backlog can drop a client here
     startApi(env, { heartbeatMs: 400 }),
     startWorker(env),
   ]);

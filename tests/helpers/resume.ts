@@ -5,23 +5,25 @@ import { decodeCheckpoint, encodeCheckpoint, type TrainingCheckpoint } from "../
 import type { TrainingOutcome, TrainingProgress } from "../../src/training/progress.js";
 
 /**
- * Trains until `stopAtPoint` points exist and a checkpoint was taken there (through encode and
- * decode, as the worker stores it), then trains the rest from that checkpoint in a fresh loop.
- * Returns the points and epochs of both parts together; asserts the resumed part leaks no tensor.
+ * Trains until the loop asks whether a checkpoint is due and `due` says yes (a number: once that
+ * many points exist), takes it there (through encode and decode, as the worker stores it) and
+ * stops; then trains the rest from that checkpoint in a fresh loop. Returns the points and epochs
+ * of both parts together and the second part's outcome; asserts the resumed part leaks no tensor.
  */
 export async function stopAndResume(
   train: (progress: TrainingProgress, resumeFrom?: TrainingCheckpoint) => Promise<TrainingOutcome>,
-  stopAtPoint: number,
-): Promise<{ points: LossPoint[]; epochs: EpochSummary[]; checkpoint: TrainingCheckpoint }> {
+  due: number | ((points: LossPoint[], epochs: EpochSummary[]) => boolean),
+): Promise<{ points: LossPoint[]; epochs: EpochSummary[]; checkpoint: TrainingCheckpoint; outcome: TrainingOutcome }> {
+  const isDue = typeof due === "number" ? (points: LossPoint[]) => points.length === due : due;
   const saved: TrainingCheckpoint[] = [];
   const points: LossPoint[] = [];
   const epochs: EpochSummary[] = [];
   const record = { onPoint: (point: LossPoint) => void points.push(point), onEpoch: (summary: EpochSummary) => void epochs.push(summary) };
   const first = await train({
     ...record,
-    checkpointDue: () => points.length === stopAtPoint,
+    checkpointDue: () => saved.length === 0 && isDue(points, epochs),
     saveCheckpoint: async (checkpoint) => void saved.push(decodeCheckpoint(encodeCheckpoint(checkpoint))),
-    shouldStop: () => points.length >= stopAtPoint && saved.length > 0,
+    shouldStop: () => saved.length > 0,
   });
   assert.equal(first.kind, "stopped");
   const checkpoint = saved.at(-1)!;
@@ -30,5 +32,5 @@ export async function stopAndResume(
   const rest = await train({ ...record, shouldStop: () => false }, checkpoint);
   assert.equal(rest.kind, "completed");
   assert.equal(tf.memory().numTensors, tensorsBefore, "resuming leaks nothing");
-  return { points, epochs, checkpoint };
+  return { points, epochs, checkpoint, outcome: rest };
 }

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, test } from "node:test";
-import { Queue, WaitingError, Worker, type Job } from "bullmq";
+import { Queue, Worker, type Job } from "bullmq";
 import { createRedis } from "../../src/queue/redis.js";
-import { shareConcurrency } from "../../workers/shared-concurrency.js";
+import { gated, shareConcurrency } from "../../workers/shared-concurrency.js";
 import { waitFor } from "../helpers/services.js";
 
 // Two BullMQ Workers in one process (a GPU worker's two lanes) on real Redis, sharing one limit
-// exactly as workers/worker-service.ts wires them: never more jobs at once than the limit, every job
-// done once.
+// through the gate and processor wrapper workers/worker-service.ts uses: never more jobs at once
+// than the limit, every job done once.
 const prefix = `lltest-gate-${randomUUID().slice(0, 8)}`;
 const connection = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { blocking: true, name: "lossline-test-gate" });
 const closers: (() => Promise<unknown>)[] = [];
@@ -28,11 +28,7 @@ test("two lanes' Workers with concurrency 2 each run at most 2 jobs together, an
   for (const lane of ["gpu", "cpu"]) {
     const worker = new Worker(
       `gate-${lane}`,
-      async (job: Job, token?: string) => {
-        if (!gate.tryAcquire()) {
-          await job.moveToWait(token);
-          throw new WaitingError();
-        }
+      gated(gate, async (job: Job) => {
         try {
           running++;
           most = Math.max(most, running);
@@ -40,9 +36,8 @@ test("two lanes' Workers with concurrency 2 each run at most 2 jobs together, an
           done.push(job.id!);
         } finally {
           running--;
-          gate.release();
         }
-      },
+      }),
       { connection, prefix, concurrency: limit },
     );
     gate.add(worker);

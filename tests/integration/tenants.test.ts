@@ -86,16 +86,17 @@ test("every route and the WebSocket need a key; health, docs and the dashboard's
 
 test("a tenant sees and acts on its own runs and sweeps only: another tenant's are 404, on either API instance", async () => {
   const { json: run } = await submit(alice.key);
+  const { json: trace } = await submit(alice.key, { kind: "optimization", objective: "quadratic-2d", method: "gd", eta: 0.1, steps: 20 });
   const sweep = await postJson(api1.baseUrl, "/v1/sweeps", { base: airfoilSpec(), grid: { batchSize: [10, 20] } }, alice.key);
   assert.equal(sweep.status, 202);
   created.push(...sweep.json.runs.map((r: { id: string }) => r.id));
 
   for (const api of [api1, api2]) {
-    for (const path of [`/v1/runs/${run.id}`, `/v1/runs/${run.id}/metrics`, `/v1/runs/${run.id}/trace`, `/v1/sweeps/${sweep.json.id}`, `/v1/compare?runs=${run.id}`]) {
+    for (const path of [`/v1/runs/${run.id}`, `/v1/runs/${run.id}/metrics`, `/v1/runs/${trace.id}/trace`, `/v1/sweeps/${sweep.json.id}`, `/v1/compare?runs=${run.id}`]) {
       const theirs = await getJson(api.baseUrl, path, bob.key);
       assert.equal(theirs.status, 404, `bob ${path}`);
       assert.match(theirs.json.message, /no (run|sweep)/);
-      assert.equal((await getJson(api.baseUrl, path, alice.key)).status, path.includes("trace") ? 404 : 200, `alice ${path}`);
+      assert.equal((await getJson(api.baseUrl, path, alice.key)).status, 200, `alice ${path}`);
     }
     const listed = await getJson(api.baseUrl, "/v1/runs?limit=100", bob.key);
     assert.equal(listed.status, 200);

@@ -93,14 +93,24 @@ for (const overrides of [
   { optimizer: { name: "momentum", lr: 0.01, momentum: 0.9 }, schedule: { name: "exponential", rate: 0.001 }, batchSize: 100, epochs: 2, seed: 8 },
 ]) {
   test(`resumed from a checkpoint (mid-epoch or at an epoch's end), a run gives the uninterrupted curve (${overrides.optimizer.name})`, async () => {
-    const whole = recorder();
-    await trainRegression(spec(overrides), data, whole.progress);
+    const whole = { ...recorder(), outcome: undefined as unknown as Awaited<ReturnType<typeof trainRegression>> };
+    whole.outcome = await trainRegression(spec(overrides), data, whole.progress);
     const perEpoch = whole.points.filter((p) => p.samplesSeen <= 1500).length - 1; // points in epoch 1, after the initial one
-    for (const stopAtPoint of [3, perEpoch + 1]) {
-      // The second stop is at epoch 1's last point (with batch 100, its last batch: resumed, the run starts with the epoch's end).
-      const { points, epochs } = await stopAndResume((progress, resumeFrom) => trainRegression(spec(overrides), data, progress, resumeFrom), stopAtPoint);
+    // Mid-epoch; at epoch 1's last point (with batch 100, its last batch: resumed, the run starts with
+    // the epoch's end); and at epoch 1's end, after its summary (resumed: epoch 2, batch 0).
+    const stops: [string, Parameters<typeof stopAndResume>[1]][] = [
+      ["point 3", 3],
+      [`point ${perEpoch + 1}`, perEpoch + 1],
+      ["the end of epoch 1", (_points, epochs) => epochs.length === 1],
+    ];
+    for (const [stopAt, due] of stops) {
+      const { points, epochs, checkpoint, outcome } = await stopAndResume((progress, resumeFrom) => trainRegression(spec(overrides), data, progress, resumeFrom), due);
+      if (stopAt.startsWith("the end")) assert.deepEqual([checkpoint.epoch, checkpoint.batchesDone], [2, 0]);
+      assert.ok(outcome.kind === "completed" && whole.outcome.kind === "completed");
+      assert.equal(outcome.finalMetrics.loss, whole.outcome.finalMetrics.loss, "the final loss");
+      assert.equal(outcome.finalMetrics.samplesSeen, whole.outcome.finalMetrics.samplesSeen);
       assert.deepEqual(points.map((p) => [p.seq, p.samplesSeen]), whole.points.map((p) => [p.seq, p.samplesSeen]));
-      assert.deepEqual(points.map((p) => p.value), whole.points.map((p) => p.value), `stopped at point ${stopAtPoint}`);
+      assert.deepEqual(points.map((p) => p.value), whole.points.map((p) => p.value), `stopped at ${stopAt}`);
       assert.deepEqual(epochs.map((e) => [e.epoch, e.loss]), whole.epochs.map((e) => [e.epoch, e.loss]));
     }
   });
