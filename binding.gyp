@@ -7,7 +7,8 @@
         "native/convolution.cc",
         "native/matmul.cc",
         "native/pooling.cc",
-        "native/elementwise.cc"
+        "native/elementwise.cc",
+        "native/optimizer.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

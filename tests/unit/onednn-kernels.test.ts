@@ -30,20 +30,21 @@ async function useCpu(): Promise<void> {
 }
 
 /**
- * Puts the stock cpu kernels (and tfjs's own batch-norm gradient) in place of ours; the returned function
+ * Puts the stock cpu kernels (and tfjs's own batch-norm gradient) in place of ours, and removes ours that
+ * have no stock kernel (the fused Adam: the optimizer composes tfjs ops without it); the returned function
  * puts ours back.
  */
 function useStockKernels(): () => void {
   const ours = nativeKernels.map((name) => tf.getKernel(name, "cpu")!);
   const ourGradient = tf.getGradient("FusedBatchNorm")!;
-  const swap = (kernels: tf.KernelConfig[], gradient: tf.GradConfig) => {
-    for (const kernel of kernels) {
-      tf.unregisterKernel(kernel.kernelName, "cpu");
-      tf.registerKernel(kernel);
+  const swap = (kernels: { kernelName: string; kernelFunc?: tf.KernelFunc }[], gradient: tf.GradConfig) => {
+    for (const { kernelName, kernelFunc } of kernels) {
+      if (tf.getKernel(kernelName, "cpu")) tf.unregisterKernel(kernelName, "cpu");
+      if (kernelFunc) tf.registerKernel({ kernelName, backendName: "cpu", kernelFunc });
     }
     tf.registerGradient(gradient);
   };
-  swap(ours.map((kernel) => ({ ...kernel, kernelFunc: stockKernel(kernel.kernelName, "cpu")! })), stockBatchNormGradient()!);
+  swap(ours.map((kernel) => ({ kernelName: kernel.kernelName, kernelFunc: stockKernel(kernel.kernelName, "cpu") })), stockBatchNormGradient()!);
   return () => swap(ours, ourGradient);
 }
 
