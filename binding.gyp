@@ -8,7 +8,8 @@
         "native/matmul.cc",
         "native/pooling.cc",
         "native/elementwise.cc",
-        "native/optimizer.cc"
+        "native/optimizer.cc",
+        "native/batch-norm-training.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -93,6 +93,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerPooling(env, exports);
   registerElementwise(env, exports);
   registerOptimizer(env, exports);
+  registerBatchNormTraining(env, exports);
   return exports;
 }
 

@@ -6,10 +6,12 @@ import { modelSpecSchema, type ModelSpec } from "../../src/contracts/models.js";
 import { optimizerSchema } from "../../src/contracts/job-spec.js";
 import { initBackend } from "../../src/training/backend.js";
 import { stockBatchNormGradient } from "../../src/training/kernels/batch-norm-gradient.js";
+import { batchNormTraining } from "../../src/training/kernels/batch-norm-training.js";
 import { DEFAULT_ONEDNN_ADDON_PATH, loadOneDnnAddon, type OneDnnAddon } from "../../src/training/kernels/onednn-addon.js";
 import { registerTrainingKernels, stockKernel } from "../../src/training/kernels/register-training-kernels.js";
 import { createModel } from "../../src/training/models/create-model.js";
 import { residualBlock, stem } from "../../src/training/models/resnet.js";
+import { withFusedTraining } from "../../src/training/models/fused-training-batch-norm.js";
 import { createSeededLayers, globalAveragePool } from "../../src/training/models/seeded-layers.js";
 import { createOptimizer } from "../../src/training/optimizers/create-optimizer.js";
 import { trainStep } from "../../src/training/train-classification.js";
@@ -217,6 +219,45 @@ test("elementwise ops with batch-norm broadcasts, unary ops and reductions agree
   );
   assertAgrees("sum of a big tensor over its leading axes", () => [tf.sum(random([64, 30, 30, 6], 20), [0, 1, 2])], 1e-5);
   assertAgrees("int32 add (stock)", () => [tf.add(tf.tensor1d([1, 2, 3], "int32"), tf.scalar(2, "int32"))]);
+});
+
+test("batch norm in training as one kernel agrees with tf.moments then tf.batchNorm: output, statistics and gradients", { skip }, async () => {
+  await useCpu();
+  for (const shape of [[6, 5], [3, 5, 4, 7], [2, 9, 9, 64], [4, 300]]) {
+    const channels = shape.at(-1)!;
+    const axes = shape.slice(0, -1).map((_, axis) => axis);
+    // The stock run (our kernels removed) composes tfjs's ops, as tf.layers.batchNormalization does.
+    const normalize = (x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor) => {
+      const fused = batchNormTraining(x, scale, offset, 1e-5);
+      if (fused) return fused;
+      const { mean, variance } = tf.moments(x, axes);
+      return { y: tf.batchNorm(x, mean, variance, offset, scale, 1e-5), mean, variance };
+    };
+    // Weighted so that the gradient also flows through the statistics; x off zero, as activations are.
+    const inputs = () => [random(shape, 40).mul(3).add(2), random([channels], 41), random([channels], 42)];
+    assertAgrees(`batch norm in training ${shape}`, () =>
+      valueAndGrads((x, scale, offset) => {
+        const { y, mean, variance } = normalize(x!, scale!, offset!);
+        return tf.concat([y.reshape([-1]), mean.mul(random([channels], 43)), variance.mul(random([channels], 44))]);
+      }, inputs()),
+    );
+  }
+});
+
+test("tf.layers.batchNormalization with the fused training call: the same output and moving statistics", { skip }, async () => {
+  await useCpu();
+  const run = () => {
+    const layer = withFusedTraining(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }));
+    const outputs = [1, 2].map((seed) => tf.tidy(() => layer.apply(random([4, 6, 5, 8], 50 + seed).add(seed), { training: true }) as tf.Tensor));
+    const weights = layer.getWeights().map((weight) => weight.clone());
+    const inference = tf.tidy(() => layer.apply(random([4, 6, 5, 8], 53), { training: false }) as tf.Tensor);
+    layer.weights.forEach((weight) => weight.dispose());
+    return [...outputs, ...weights, inference];
+  };
+  assertAgrees("batch norm layer", run);
+  const before = { tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() };
+  tf.dispose(run());
+  assert.deepEqual({ tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() }, before);
 });
 
 test("slice, split, pad, tile and concatenation (and their gradients) agree with stock", { skip }, async () => {

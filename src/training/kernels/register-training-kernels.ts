@@ -10,6 +10,7 @@ import type { OneDnnAddon } from "./onednn-addon.js";
 import { oneDnnKernels } from "./onednn-kernels.js";
 import { registerBatchNormGradient } from "./batch-norm-gradient.js";
 import { ADAM_STEP_KERNEL, adamStepKernel } from "./fused-adam.js";
+import { batchNormTrainingKernels, registerBatchNormTrainingGradient } from "./batch-norm-training.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
@@ -30,8 +31,9 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   Our Conv2DBackpropInput is not registered on cpu: it measured 0.5-0.9x the stock one there (bench/kernels.ts).
  * - "cpu" with `oneDnn` (the loaded addon, see onednn-addon.ts): the kernels of onednn-kernels.ts
  *   (convolutions, matmuls, pooling, elementwise ops and reductions), each falling back to the stock
- *   kernel on inputs it does not handle, a leaner FusedBatchNorm gradient (batch-norm-gradient.ts), and
- *   LosslineAdamStep as one native pass.
+ *   kernel on inputs it does not handle, a leaner FusedBatchNorm gradient (batch-norm-gradient.ts),
+ *   LosslineAdamStep as one native pass, and LosslineBatchNormTraining with its gradient kernel
+ *   (batch-norm-training.ts: batch norm with the batch's statistics, forward and backward in two passes each).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
@@ -40,9 +42,11 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
   if (backendName === "cpu" && options.oneDnn) {
     const native = Object.entries(oneDnnKernels(options.oneDnn));
     for (const [kernelName, kernelFunc] of native) install(kernelName, backendName, withFallback(kernelFunc, requireStock(kernelName, backendName)), true);
-    install(ADAM_STEP_KERNEL, backendName, adamStepKernel(options.oneDnn), true);
+    const own = { [ADAM_STEP_KERNEL]: adamStepKernel(options.oneDnn), ...batchNormTrainingKernels(options.oneDnn) };
+    for (const [kernelName, kernelFunc] of Object.entries(own)) install(kernelName, backendName, kernelFunc, true);
     registerBatchNormGradient(backendName);
-    return [...native.map(([kernelName]) => kernelName), ADAM_STEP_KERNEL];
+    registerBatchNormTrainingGradient();
+    return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
   const stockMatMul = requireStock("BatchMatMul", backendName);
