@@ -9,7 +9,8 @@
         "native/pooling.cc",
         "native/elementwise.cc",
         "native/optimizer.cc",
-        "native/batch-norm-training.cc"
+        "native/batch-norm-training.cc",
+        "native/copy.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -94,6 +94,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerElementwise(env, exports);
   registerOptimizer(env, exports);
   registerBatchNormTraining(env, exports);
+  registerCopy(env, exports);
   return exports;
 }
 

@@ -77,7 +77,7 @@ function assertAgrees(what: string, f: () => tf.Tensor[], tolerance = 1e-4): voi
   assert.equal(native.length, stock.length, what);
   native.forEach((result, i) => {
     assert.deepEqual(result.shape, stock[i]!.shape, `${what} [${i}] shape`);
-    const scale = Math.max(1, ...Array.from(stock[i]!.values, Math.abs));
+    const scale = stock[i]!.values.reduce((largest, value) => Math.max(largest, Math.abs(value)), 1);
     result.values.forEach((value, j) => {
       const expected = stock[i]!.values[j]!;
       if (!(Math.abs(value - expected) <= tolerance * scale)) assert.fail(`${what} [${i}] at ${j}: native ${value}, stock ${expected}`);
@@ -272,6 +272,11 @@ test("slice, split, pad, tile and concatenation (and their gradients) agree with
   for (const [begin, size] of slices) assertAgrees(`slice ${begin} ${size}`, () => valueAndGrads((t) => tf.slice(t!, begin, size), [x()]));
   assertAgrees("concat on the last axis (its gradient splits)", () => valueAndGrads((a, b) => tf.concat([a!, b!], -1), [random([3, 4, 5, 6], 33), random([3, 4, 5, 2], 34)]));
   assertAgrees("concat on axis 1", () => valueAndGrads((a, b) => tf.concat([a!, b!], 1), [random([3, 4, 5], 35), random([3, 2, 5], 36)]));
+  assertAgrees("concat of three on axis 0", () => valueAndGrads((a, b, c) => tf.concat([a!, b!, c!], 0), [random([2, 3, 4], 45), random([1, 3, 4], 46), random([3, 3, 4], 47)]));
+  assertAgrees("concat of three on axis 2 of 4-D (a big one: the parallel copy)", () =>
+    valueAndGrads((a, b, c) => tf.concat([a!, b!, c!], 2), [random([8, 30, 40, 50], 48), random([8, 30, 1, 50], 49), random([8, 30, 7, 50], 51)]),
+  );
+  assertAgrees("concat with one input (stock)", () => [tf.concat([random([3, 4], 52)], 1)]);
   assertAgrees("split in 3", () => tf.split(x(), 3, 0));
   assertAgrees("split [1, 4] on the last axis", () => tf.split(x(), [1, 4], -1));
   assertAgrees("pad 4-D with zeros", () => valueAndGrads((t) => tf.pad(t!, [[0, 0], [3, 2], [1, 1], [0, 0]]), [x()]));

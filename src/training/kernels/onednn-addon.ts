@@ -49,6 +49,11 @@ export interface OneDnnAddon {
     dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, channels: number, epsilon: number,
   ): void;
   /**
+   * For every index i of the outer axes, copies `run` floats from source[sourceBase + i . sourceStrides] to
+   * target[targetBase + i . targetStrides]; layout [run, sourceBase, targetBase, rank, ...outer, ...sourceStrides, ...targetStrides].
+   */
+  copyRuns(source: Float32Array, target: Float32Array, layout: Int32Array): void;
+  /**
    * One Adam update in one pass (see fused-adam.ts): paramOut, vOut, sOut from param, grad, v, s, all of one length;
    * hyper [beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1^step, 1 - beta2^step, lr, epsilon].
    */
