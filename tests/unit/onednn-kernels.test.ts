@@ -191,6 +191,12 @@ test("elementwise ops with batch-norm broadcasts, unary ops and reductions agree
   for (const op of unaries) assertAgrees(`${op.name}`, () => valueAndGrads((x) => op(x!), [random([300, 257], 16)]));
   assertAgrees("sqrt", () => valueAndGrads((x) => tf.sqrt(x!), [random([300, 257], 17).add(2)]));
   assertAgrees("step with alpha (stock)", () => [tf.step(random([10, 3], 18), 0.5)]);
+  // ReLU's gradient in one pass: exactly dy * step(x), signed zeros and NaN included.
+  const reluGrad = () => tf.tidy(() => {
+    const dy = tf.tensor1d([2, 2, 2, 2, -3, 2, -3, NaN]);
+    return Array.from(tf.grad((t) => tf.relu(t).mul(dy).sum())(tf.tensor1d([NaN, 0, -0, 1, -1, Infinity, -Infinity, 1])).dataSync());
+  });
+  assert.deepStrictEqual(reluGrad(), withStockKernels(reluGrad));
   const x = () => random([6, 5, 4, 7], 19);
   for (const axes of [[0], [0, 1, 2], [3], [2, 3], [1], [1, 2], [0, 1, 2, 3], [0, 2]]) {
     for (const keepDims of [false, true]) {

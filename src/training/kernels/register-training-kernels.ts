@@ -11,6 +11,7 @@ import { oneDnnKernels } from "./onednn-kernels.js";
 import { registerBatchNormGradient } from "./batch-norm-gradient.js";
 import { ADAM_STEP_KERNEL, adamStepKernel } from "./fused-adam.js";
 import { batchNormTrainingKernels, registerBatchNormTrainingGradient } from "./batch-norm-training.js";
+import { registerReluGradient, RELU_GRAD_KERNEL, reluGradKernel } from "./relu-gradient.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
@@ -32,8 +33,9 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  * - "cpu" with `oneDnn` (the loaded addon, see onednn-addon.ts): the kernels of onednn-kernels.ts
  *   (convolutions, matmuls, pooling, elementwise ops and reductions), each falling back to the stock
  *   kernel on inputs it does not handle, a leaner FusedBatchNorm gradient (batch-norm-gradient.ts),
- *   LosslineAdamStep as one native pass, and LosslineBatchNormTraining with its gradient kernel
- *   (batch-norm-training.ts: batch norm with the batch's statistics, forward and backward in two passes each).
+ *   LosslineAdamStep as one native pass, LosslineBatchNormTraining with its gradient kernel
+ *   (batch-norm-training.ts: batch norm with the batch's statistics, forward and backward in two passes each),
+ *   and LosslineReluGrad with the Relu gradient that uses it (relu-gradient.ts).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
@@ -42,10 +44,15 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
   if (backendName === "cpu" && options.oneDnn) {
     const native = Object.entries(oneDnnKernels(options.oneDnn));
     for (const [kernelName, kernelFunc] of native) install(kernelName, backendName, withFallback(kernelFunc, requireStock(kernelName, backendName)), true);
-    const own = { [ADAM_STEP_KERNEL]: adamStepKernel(options.oneDnn), ...batchNormTrainingKernels(options.oneDnn) };
+    const own = {
+      [ADAM_STEP_KERNEL]: adamStepKernel(options.oneDnn),
+      ...batchNormTrainingKernels(options.oneDnn),
+      [RELU_GRAD_KERNEL]: reluGradKernel(options.oneDnn),
+    };
     for (const [kernelName, kernelFunc] of Object.entries(own)) install(kernelName, backendName, kernelFunc, true);
     registerBatchNormGradient(backendName);
     registerBatchNormTrainingGradient();
+    registerReluGradient();
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
