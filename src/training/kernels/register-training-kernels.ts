@@ -11,7 +11,7 @@ import { oneDnnKernels } from "./onednn-kernels.js";
 import { registerBatchNormGradient } from "./batch-norm-gradient.js";
 import { ADAM_STEP_KERNEL, adamStepKernel } from "./fused-adam.js";
 import { batchNormTrainingKernels, registerBatchNormTrainingGradient } from "./batch-norm-training.js";
-import { registerReluGradient, RELU_GRAD_KERNEL, reluGradKernel } from "./relu-gradient.js";
+import { activationGradKernels, registerActivationGradients } from "./activation-gradients.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
@@ -35,7 +35,7 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   kernel on inputs it does not handle, a leaner FusedBatchNorm gradient (batch-norm-gradient.ts),
  *   LosslineAdamStep as one native pass, LosslineBatchNormTraining with its gradient kernel
  *   (batch-norm-training.ts: batch norm with the batch's statistics, forward and backward in two passes each),
- *   and LosslineReluGrad with the Relu gradient that uses it (relu-gradient.ts).
+ *   and LosslineReluGrad and LosslineSigmoidGrad with the gradients that use them (activation-gradients.ts).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
@@ -47,12 +47,12 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
     const own = {
       [ADAM_STEP_KERNEL]: adamStepKernel(options.oneDnn),
       ...batchNormTrainingKernels(options.oneDnn),
-      [RELU_GRAD_KERNEL]: reluGradKernel(options.oneDnn),
+      ...activationGradKernels(options.oneDnn),
     };
     for (const [kernelName, kernelFunc] of Object.entries(own)) install(kernelName, backendName, kernelFunc, true);
     registerBatchNormGradient(backendName);
     registerBatchNormTrainingGradient();
-    registerReluGradient();
+    registerActivationGradients();
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
