@@ -7,6 +7,7 @@ import { optimizerSchema } from "../../src/contracts/job-spec.js";
 import { initBackend } from "../../src/training/backend.js";
 import { stockBatchNormGradient } from "../../src/training/kernels/batch-norm-gradient.js";
 import { batchNormTraining } from "../../src/training/kernels/batch-norm-training.js";
+import { stockReductionGradients } from "../../src/training/kernels/reduction-gradients.js";
 import { DEFAULT_ONEDNN_ADDON_PATH, loadOneDnnAddon, type OneDnnAddon } from "../../src/training/kernels/onednn-addon.js";
 import { registerTrainingKernels, stockKernel } from "../../src/training/kernels/register-training-kernels.js";
 import { createModel } from "../../src/training/models/create-model.js";
@@ -32,22 +33,22 @@ async function useCpu(): Promise<void> {
 }
 
 /**
- * Puts the stock cpu kernels (and tfjs's own batch-norm gradient) in place of ours, and removes ours that
+ * Puts the stock cpu kernels (and tfjs's own batch-norm, mean and sum gradients) in place of ours, and removes ours that
  * have no stock kernel (the fused Adam: the optimizer composes tfjs ops without it); the returned function
  * puts ours back.
  */
 function useStockKernels(): () => void {
   const ours = nativeKernels.map((name) => tf.getKernel(name, "cpu")!);
-  const ourGradient = tf.getGradient("FusedBatchNorm")!;
-  const swap = (kernels: { kernelName: string; kernelFunc?: tf.KernelFunc }[], gradient: tf.GradConfig) => {
+  const ourGradients = ["FusedBatchNorm", "Mean", "Sum"].map((name) => tf.getGradient(name)!);
+  const swap = (kernels: { kernelName: string; kernelFunc?: tf.KernelFunc }[], gradients: tf.GradConfig[]) => {
     for (const { kernelName, kernelFunc } of kernels) {
       if (tf.getKernel(kernelName, "cpu")) tf.unregisterKernel(kernelName, "cpu");
       if (kernelFunc) tf.registerKernel({ kernelName, backendName: "cpu", kernelFunc });
     }
-    tf.registerGradient(gradient);
+    gradients.forEach((gradient) => tf.registerGradient(gradient));
   };
-  swap(ours.map((kernel) => ({ kernelName: kernel.kernelName, kernelFunc: stockKernel(kernel.kernelName, "cpu") })), stockBatchNormGradient()!);
-  return () => swap(ours, ourGradient);
+  swap(ours.map((kernel) => ({ kernelName: kernel.kernelName, kernelFunc: stockKernel(kernel.kernelName, "cpu") })), [stockBatchNormGradient()!, ...stockReductionGradients()]);
+  return () => swap(ours, ourGradients);
 }
 
 /** Runs `f` with the stock cpu kernels in place of the native ones, then puts the native ones back. */

@@ -12,6 +12,7 @@ import { registerBatchNormGradient } from "./batch-norm-gradient.js";
 import { ADAM_STEP_KERNEL, adamStepKernel } from "./fused-adam.js";
 import { batchNormTrainingKernels, registerBatchNormTrainingGradient } from "./batch-norm-training.js";
 import { activationGradKernels, registerActivationGradients } from "./activation-gradients.js";
+import { registerReductionGradients } from "./reduction-gradients.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
@@ -35,7 +36,8 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   kernel on inputs it does not handle, a leaner FusedBatchNorm gradient (batch-norm-gradient.ts),
  *   LosslineAdamStep as one native pass, LosslineBatchNormTraining with its gradient kernel
  *   (batch-norm-training.ts: batch norm with the batch's statistics, forward and backward in two passes each),
- *   and LosslineReluGrad and LosslineSigmoidGrad with the gradients that use them (activation-gradients.ts).
+ *   LosslineReluGrad and LosslineSigmoidGrad with the gradients that use them (activation-gradients.ts), and
+ *   Mean and Sum gradients that tile dy instead of multiplying it by ones (reduction-gradients.ts).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
@@ -53,6 +55,7 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
     registerBatchNormGradient(backendName);
     registerBatchNormTrainingGradient();
     registerActivationGradients();
+    registerReductionGradients(backendName);
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
