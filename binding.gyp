@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/convolution.cc",
+        "native/filter-layout.cc",
         "native/matmul.cc",
         "native/pooling.cc",
         "native/elementwise.cc",

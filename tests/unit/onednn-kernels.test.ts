@@ -103,6 +103,11 @@ const convCases: { x: [number, number, number, number]; filter: [number, number,
   { x: [1, 7, 5, 6], filter: [1, 1, 6, 3], strides: 2, pad: "same" },
   { x: [3, 12, 12, 16], filter: [3, 3, 16, 32], strides: 1, pad: "same" },
   { x: [4, 11, 13, 8], filter: [3, 3, 8, 16], strides: 2, pad: "valid" },
+  // Channels in whole blocks of 16, 32 and 64: the filter moves to and from oneDNN's blocked layouts by our own copies.
+  { x: [2, 6, 6, 64], filter: [3, 3, 64, 64], strides: 1, pad: "same" },
+  { x: [2, 7, 7, 32], filter: [3, 3, 32, 128], strides: 2, pad: "same" },
+  { x: [2, 5, 5, 48], filter: [1, 1, 48, 16], strides: 1, pad: "valid" },
+  { x: [1, 4, 4, 128], filter: [3, 3, 128, 96], strides: 1, pad: "same" },
   // One input channel (a network's first convolution) takes its own backward-data path.
   { x: [3, 20, 18, 1], filter: [7, 7, 1, 16], strides: 2, pad: "same" },
   { x: [2, 12, 12, 1], filter: [5, 5, 1, 6], strides: 1, pad: "valid" },
