@@ -43,9 +43,10 @@ export function batchNormTrainingKernels(addon: OneDnnAddon): Record<string, Any
 /**
  * The forward kernel's gradient (global, as tfjs gradients are; it only runs where the forward ran):
  * the gradients of y, mean and variance (tfjs passes zeros for an output the loss does not reach) to
- * x, scale and offset.
+ * x, scale and offset. Registered once.
  */
 export function registerBatchNormTrainingGradient(): void {
+  if (tf.getGradient(BATCH_NORM_TRAINING_KERNEL)) return;
   tf.registerGradient({
     kernelName: BATCH_NORM_TRAINING_KERNEL,
     inputsToSave: ["x", "scale"],
