@@ -92,6 +92,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerMatmul(env, exports);
   registerPooling(env, exports);
   registerElementwise(env, exports);
+  registerOptimizer(env, exports);
+  registerBatchNormTraining(env, exports);
+  registerCopy(env, exports);
   return exports;
 }
 

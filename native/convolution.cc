@@ -1,6 +1,7 @@
 // 2-D convolutions in NHWC with HWIO filters (TensorFlow.js's layouts): forward with optional bias and
 // activation, backward data and backward weights. The filter's layout is left to oneDNN ("any") and
-// reordered from or to HWIO on each call; activations stay NHWC.
+// moved from or to HWIO on each call (filter-layout.h); activations stay NHWC.
+#include "filter-layout.h"
 #include "onednn-context.h"
 
 namespace lossline {
@@ -37,22 +38,15 @@ struct Geometry {
   }
 };
 
-/** A primitive plus the reorder between the user's HWIO filter and the primitive's own layout, if any. */
+/** A primitive plus its filter (or filter gradient) in the primitive's own layout. */
 struct ConvRecord {
   dnnl::primitive primitive;
-  memory::desc weights;      // the primitive's filter (or filter gradient) layout
-  bool reorder = false;      // true when it differs from HWIO
-  dnnl::reorder weightsReorder;
-  memory weightsScratch;     // the filter in the primitive's layout
+  FilterLayout filter;
 };
 
-void prepareReorder(ConvRecord& record, const memory::desc& userWeights, bool toUser) {
-  auto& ctx = context();
-  record.reorder = record.weights != userWeights;
-  if (!record.reorder) return;
-  record.weightsScratch = memory(record.weights, ctx.engine);
-  memory user(userWeights, ctx.engine, DNNL_MEMORY_NONE);
-  record.weightsReorder = toUser ? dnnl::reorder(record.weightsScratch, user) : dnnl::reorder(user, record.weightsScratch);
+/** The filter argument for `record`'s primitive: `hwio` itself, or the record's scratch. */
+memory filterArgument(const ConvRecord& record, const Geometry& geometry, float* hwio) {
+  return record.filter.plain() ? memory(geometry.weightsUser, context().engine, hwio) : record.filter.scratch();
 }
 
 /** conv2dForward(x, filter, bias|null, y, geometry Int32Array, activation, alpha) */
@@ -70,15 +64,13 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
       dnnl::convolution_forward::primitive_desc pd(geometry.forwardDesc(bias != nullptr), activationAttr(activation, alpha), ctx.engine);
       ConvRecord made;
       made.primitive = dnnl::convolution_forward(pd);
-      made.weights = pd.weights_desc();
-      prepareReorder(made, geometry.weightsUser, false);
+      made.filter = FilterLayout(pd.weights_desc(), geometry.weightsUser, false);
       return made;
     });
-    memory userWeights(geometry.weightsUser, ctx.engine, filter);
-    if (record.reorder) record.weightsReorder.execute(ctx.stream, userWeights, record.weightsScratch);
+    record.filter.fromUser(filter);
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, memory(geometry.src, ctx.engine, x)},
-        {DNNL_ARG_WEIGHTS, record.reorder ? record.weightsScratch : userWeights},
+        {DNNL_ARG_WEIGHTS, filterArgument(record, geometry, filter)},
         {DNNL_ARG_DST, memory(geometry.dst, ctx.engine, y)},
     };
     if (bias) args.emplace(DNNL_ARG_BIAS, memory(geometry.bias, ctx.engine, bias));
@@ -158,15 +150,13 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
       dnnl::convolution_backward_data::primitive_desc pd(desc, ctx.engine, hint);
       ConvRecord made;
       made.primitive = dnnl::convolution_backward_data(pd);
-      made.weights = pd.weights_desc();
-      prepareReorder(made, geometry.weightsUser, false);
+      made.filter = FilterLayout(pd.weights_desc(), geometry.weightsUser, false);
       return made;
     });
-    memory userWeights(geometry.weightsUser, ctx.engine, filter);
-    if (record.reorder) record.weightsReorder.execute(ctx.stream, userWeights, record.weightsScratch);
+    record.filter.fromUser(filter);
     record.primitive.execute(ctx.stream, {
                                              {DNNL_ARG_DIFF_DST, memory(geometry.dst, ctx.engine, dy)},
-                                             {DNNL_ARG_WEIGHTS, record.reorder ? record.weightsScratch : userWeights},
+                                             {DNNL_ARG_WEIGHTS, filterArgument(record, geometry, filter)},
                                              {DNNL_ARG_DIFF_SRC, memory(geometry.src, ctx.engine, dx)},
                                          });
     ctx.stream.wait();
@@ -190,18 +180,16 @@ Napi::Value Conv2dBackwardWeights(const Napi::CallbackInfo& info) {
       dnnl::convolution_backward_weights::primitive_desc pd(desc, ctx.engine, hint);
       ConvRecord made;
       made.primitive = dnnl::convolution_backward_weights(pd);
-      made.weights = pd.diff_weights_desc();
-      prepareReorder(made, geometry.weightsUser, true);
+      made.filter = FilterLayout(pd.diff_weights_desc(), geometry.weightsUser, true);
       return made;
     });
-    memory userWeights(geometry.weightsUser, ctx.engine, dFilter);
     record.primitive.execute(ctx.stream, {
                                              {DNNL_ARG_SRC, memory(geometry.src, ctx.engine, x)},
                                              {DNNL_ARG_DIFF_DST, memory(geometry.dst, ctx.engine, dy)},
-                                             {DNNL_ARG_DIFF_WEIGHTS, record.reorder ? record.weightsScratch : userWeights},
+                                             {DNNL_ARG_DIFF_WEIGHTS, filterArgument(record, geometry, dFilter)},
                                          });
-    if (record.reorder) record.weightsReorder.execute(ctx.stream, record.weightsScratch, userWeights);
     ctx.stream.wait();
+    record.filter.toUser(dFilter);
   })
   return info.Env().Undefined();
 }

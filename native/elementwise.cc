@@ -18,7 +18,11 @@ constexpr int64_t kParallelMin = 1 << 22;
 /** How an operand of a binary op is indexed at (row, j): full (row * rowLength + j), row vector (j), column (row), scalar. */
 enum Mode { kFull = 0, kRowVector = 1, kColumn = 2, kScalar = 3 };
 
-enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSquaredDifference = 4, kMaximum = 5, kMinimum = 6 };
+/**
+ * Activation gradients as tfjs computes them: kReluGrad a * step(b) (ReLU's dy * step(x), NaN where x is
+ * NaN), kSigmoidGrad a * (b * (1 - b)) (sigmoid's dy * (y * (1 - y))).
+ */
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3, kSquaredDifference = 4, kMaximum = 5, kMinimum = 6, kReluGrad = 7, kSigmoidGrad = 8 };
 
 template <int Op>
 inline float apply(float a, float b) {
@@ -29,6 +33,13 @@ inline float apply(float a, float b) {
   if constexpr (Op == kSquaredDifference) return (a - b) * (a - b);
   if constexpr (Op == kMaximum) return a > b ? a : b;
   if constexpr (Op == kMinimum) return a < b ? a : b;
+  if constexpr (Op == kReluGrad) {
+    // step(b), NaN for NaN, written as two selects: GCC vectorises this form (not one with std::isnan).
+    float step = b > 0.f ? 1.f : 0.f;
+    step = b == b ? step : b;
+    return a * step;
+  }
+  if constexpr (Op == kSigmoidGrad) return a * (b * (1.f - b));
   return 0.f;
 }
 
@@ -93,6 +104,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
     case kSquaredDifference: binaryRows<kSquaredDifference>(a, modeA, b, modeB, out, rows, rowLength); break;
     case kMaximum: binaryRows<kMaximum>(a, modeA, b, modeB, out, rows, rowLength); break;
     case kMinimum: binaryRows<kMinimum>(a, modeA, b, modeB, out, rows, rowLength); break;
+    case kReluGrad: binaryRows<kReluGrad>(a, modeA, b, modeB, out, rows, rowLength); break;
+    case kSigmoidGrad: binaryRows<kSigmoidGrad>(a, modeA, b, modeB, out, rows, rowLength); break;
     default: throw Napi::RangeError::New(info.Env(), "binary: unknown op " + std::to_string(op));
   }
   return info.Env().Undefined();

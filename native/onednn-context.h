@@ -101,5 +101,8 @@ void registerConvolution(Napi::Env env, Napi::Object exports);
 void registerMatmul(Napi::Env env, Napi::Object exports);
 void registerPooling(Napi::Env env, Napi::Object exports);
 void registerElementwise(Napi::Env env, Napi::Object exports);
+void registerOptimizer(Napi::Env env, Napi::Object exports);
+void registerBatchNormTraining(Napi::Env env, Napi::Object exports);
+void registerCopy(Napi::Env env, Napi::Object exports);
 
 }  // namespace lossline

@@ -6,10 +6,13 @@ import { modelSpecSchema, type ModelSpec } from "../../src/contracts/models.js";
 import { optimizerSchema } from "../../src/contracts/job-spec.js";
 import { initBackend } from "../../src/training/backend.js";
 import { stockBatchNormGradient } from "../../src/training/kernels/batch-norm-gradient.js";
+import { batchNormTraining } from "../../src/training/kernels/batch-norm-training.js";
+import { stockReductionGradients } from "../../src/training/kernels/reduction-gradients.js";
 import { DEFAULT_ONEDNN_ADDON_PATH, loadOneDnnAddon, type OneDnnAddon } from "../../src/training/kernels/onednn-addon.js";
 import { registerTrainingKernels, stockKernel } from "../../src/training/kernels/register-training-kernels.js";
 import { createModel } from "../../src/training/models/create-model.js";
 import { residualBlock, stem } from "../../src/training/models/resnet.js";
+import { withFusedTraining } from "../../src/training/models/fused-training-batch-norm.js";
 import { createSeededLayers, globalAveragePool } from "../../src/training/models/seeded-layers.js";
 import { createOptimizer } from "../../src/training/optimizers/create-optimizer.js";
 import { trainStep } from "../../src/training/train-classification.js";
@@ -30,21 +33,22 @@ async function useCpu(): Promise<void> {
 }
 
 /**
- * Puts the stock cpu kernels (and tfjs's own batch-norm gradient) in place of ours; the returned function
+ * Puts the stock cpu kernels (and tfjs's own batch-norm, mean and sum gradients) in place of ours, and removes ours that
+ * have no stock kernel (the fused Adam: the optimizer composes tfjs ops without it); the returned function
  * puts ours back.
  */
 function useStockKernels(): () => void {
   const ours = nativeKernels.map((name) => tf.getKernel(name, "cpu")!);
-  const ourGradient = tf.getGradient("FusedBatchNorm")!;
-  const swap = (kernels: tf.KernelConfig[], gradient: tf.GradConfig) => {
-    for (const kernel of kernels) {
-      tf.unregisterKernel(kernel.kernelName, "cpu");
-      tf.registerKernel(kernel);
+  const ourGradients = ["FusedBatchNorm", "Mean", "Sum"].map((name) => tf.getGradient(name)!);
+  const swap = (kernels: { kernelName: string; kernelFunc?: tf.KernelFunc }[], gradients: tf.GradConfig[]) => {
+    for (const { kernelName, kernelFunc } of kernels) {
+      if (tf.getKernel(kernelName, "cpu")) tf.unregisterKernel(kernelName, "cpu");
+      if (kernelFunc) tf.registerKernel({ kernelName, backendName: "cpu", kernelFunc });
     }
-    tf.registerGradient(gradient);
+    gradients.forEach((gradient) => tf.registerGradient(gradient));
   };
-  swap(ours.map((kernel) => ({ ...kernel, kernelFunc: stockKernel(kernel.kernelName, "cpu")! })), stockBatchNormGradient()!);
-  return () => swap(ours, ourGradient);
+  swap(ours.map((kernel) => ({ kernelName: kernel.kernelName, kernelFunc: stockKernel(kernel.kernelName, "cpu") })), [stockBatchNormGradient()!, ...stockReductionGradients()]);
+  return () => swap(ours, ourGradients);
 }
 
 /** Runs `f` with the stock cpu kernels in place of the native ones, then puts the native ones back. */
@@ -74,7 +78,7 @@ function assertAgrees(what: string, f: () => tf.Tensor[], tolerance = 1e-4): voi
   assert.equal(native.length, stock.length, what);
   native.forEach((result, i) => {
     assert.deepEqual(result.shape, stock[i]!.shape, `${what} [${i}] shape`);
-    const scale = Math.max(1, ...Array.from(stock[i]!.values, Math.abs));
+    const scale = stock[i]!.values.reduce((largest, value) => Math.max(largest, Math.abs(value)), 1);
     result.values.forEach((value, j) => {
       const expected = stock[i]!.values[j]!;
       if (!(Math.abs(value - expected) <= tolerance * scale)) assert.fail(`${what} [${i}] at ${j}: native ${value}, stock ${expected}`);
@@ -99,6 +103,11 @@ const convCases: { x: [number, number, number, number]; filter: [number, number,
   { x: [1, 7, 5, 6], filter: [1, 1, 6, 3], strides: 2, pad: "same" },
   { x: [3, 12, 12, 16], filter: [3, 3, 16, 32], strides: 1, pad: "same" },
   { x: [4, 11, 13, 8], filter: [3, 3, 8, 16], strides: 2, pad: "valid" },
+  // Channels in whole blocks of 16, 32 and 64: the filter moves to and from oneDNN's blocked layouts by our own copies.
+  { x: [2, 6, 6, 64], filter: [3, 3, 64, 64], strides: 1, pad: "same" },
+  { x: [2, 7, 7, 32], filter: [3, 3, 32, 128], strides: 2, pad: "same" },
+  { x: [2, 5, 5, 48], filter: [1, 1, 48, 16], strides: 1, pad: "valid" },
+  { x: [1, 4, 4, 128], filter: [3, 3, 128, 96], strides: 1, pad: "same" },
   // One input channel (a network's first convolution) takes its own backward-data path.
   { x: [3, 20, 18, 1], filter: [7, 7, 1, 16], strides: 2, pad: "same" },
   { x: [2, 12, 12, 1], filter: [5, 5, 1, 6], strides: 1, pad: "valid" },
@@ -188,6 +197,12 @@ test("elementwise ops with batch-norm broadcasts, unary ops and reductions agree
   for (const op of unaries) assertAgrees(`${op.name}`, () => valueAndGrads((x) => op(x!), [random([300, 257], 16)]));
   assertAgrees("sqrt", () => valueAndGrads((x) => tf.sqrt(x!), [random([300, 257], 17).add(2)]));
   assertAgrees("step with alpha (stock)", () => [tf.step(random([10, 3], 18), 0.5)]);
+  // ReLU's gradient in one pass: exactly dy * step(x), signed zeros and NaN included.
+  const reluGrad = () => tf.tidy(() => {
+    const dy = tf.tensor1d([2, 2, 2, 2, -3, 2, -3, NaN]);
+    return Array.from(tf.grad((t) => tf.relu(t).mul(dy).sum())(tf.tensor1d([NaN, 0, -0, 1, -1, Infinity, -Infinity, 1])).dataSync());
+  });
+  assert.deepStrictEqual(reluGrad(), withStockKernels(reluGrad));
   const x = () => random([6, 5, 4, 7], 19);
   for (const axes of [[0], [0, 1, 2], [3], [2, 3], [1], [1, 2], [0, 1, 2, 3], [0, 2]]) {
     for (const keepDims of [false, true]) {
@@ -218,6 +233,45 @@ test("elementwise ops with batch-norm broadcasts, unary ops and reductions agree
   assertAgrees("int32 add (stock)", () => [tf.add(tf.tensor1d([1, 2, 3], "int32"), tf.scalar(2, "int32"))]);
 });
 
+test("batch norm in training as one kernel agrees with tf.moments then tf.batchNorm: output, statistics and gradients", { skip }, async () => {
+  await useCpu();
+  for (const shape of [[6, 5], [3, 5, 4, 7], [2, 9, 9, 64], [4, 300]]) {
+    const channels = shape.at(-1)!;
+    const axes = shape.slice(0, -1).map((_, axis) => axis);
+    // The stock run (our kernels removed) composes tfjs's ops, as tf.layers.batchNormalization does.
+    const normalize = (x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor) => {
+      const fused = batchNormTraining(x, scale, offset, 1e-5);
+      if (fused) return fused;
+      const { mean, variance } = tf.moments(x, axes);
+      return { y: tf.batchNorm(x, mean, variance, offset, scale, 1e-5), mean, variance };
+    };
+    // Weighted so that the gradient also flows through the statistics; x off zero, as activations are.
+    const inputs = () => [random(shape, 40).mul(3).add(2), random([channels], 41), random([channels], 42)];
+    assertAgrees(`batch norm in training ${shape}`, () =>
+      valueAndGrads((x, scale, offset) => {
+        const { y, mean, variance } = normalize(x!, scale!, offset!);
+        return tf.concat([y.reshape([-1]), mean.mul(random([channels], 43)), variance.mul(random([channels], 44))]);
+      }, inputs()),
+    );
+  }
+});
+
+test("tf.layers.batchNormalization with the fused training call: the same output and moving statistics", { skip }, async () => {
+  await useCpu();
+  const run = () => {
+    const layer = withFusedTraining(tf.layers.batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }));
+    const outputs = [1, 2].map((seed) => tf.tidy(() => layer.apply(random([4, 6, 5, 8], 50 + seed).add(seed), { training: true }) as tf.Tensor));
+    const weights = layer.getWeights().map((weight) => weight.clone());
+    const inference = tf.tidy(() => layer.apply(random([4, 6, 5, 8], 53), { training: false }) as tf.Tensor);
+    layer.weights.forEach((weight) => weight.dispose());
+    return [...outputs, ...weights, inference];
+  };
+  assertAgrees("batch norm layer", run);
+  const before = { tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() };
+  tf.dispose(run());
+  assert.deepEqual({ tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() }, before);
+});
+
 test("slice, split, pad, tile and concatenation (and their gradients) agree with stock", { skip }, async () => {
   await useCpu();
   const x = () => random([3, 7, 6, 5], 32);
@@ -230,6 +284,11 @@ test("slice, split, pad, tile and concatenation (and their gradients) agree with
   for (const [begin, size] of slices) assertAgrees(`slice ${begin} ${size}`, () => valueAndGrads((t) => tf.slice(t!, begin, size), [x()]));
   assertAgrees("concat on the last axis (its gradient splits)", () => valueAndGrads((a, b) => tf.concat([a!, b!], -1), [random([3, 4, 5, 6], 33), random([3, 4, 5, 2], 34)]));
   assertAgrees("concat on axis 1", () => valueAndGrads((a, b) => tf.concat([a!, b!], 1), [random([3, 4, 5], 35), random([3, 2, 5], 36)]));
+  assertAgrees("concat of three on axis 0", () => valueAndGrads((a, b, c) => tf.concat([a!, b!, c!], 0), [random([2, 3, 4], 45), random([1, 3, 4], 46), random([3, 3, 4], 47)]));
+  assertAgrees("concat of three on axis 2 of 4-D (a big one: the parallel copy)", () =>
+    valueAndGrads((a, b, c) => tf.concat([a!, b!, c!], 2), [random([8, 30, 40, 50], 48), random([8, 30, 1, 50], 49), random([8, 30, 7, 50], 51)]),
+  );
+  assertAgrees("concat with one input (stock)", () => [tf.concat([random([3, 4], 52)], 1)]);
   assertAgrees("split in 3", () => tf.split(x(), 3, 0));
   assertAgrees("split [1, 4] on the last axis", () => tf.split(x(), [1, 4], -1));
   assertAgrees("pad 4-D with zeros", () => valueAndGrads((t) => tf.pad(t!, [[0, 0], [3, 2], [1, 1], [0, 0]]), [x()]));

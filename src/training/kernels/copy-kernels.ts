@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import type { OneDnnAddon } from "./onednn-addon.js";
 import { cpuOutput, cpuValues, type NativeKernel, product, uninitialized } from "./onednn-host.js";
 
 /** Row-major strides of `shape`, in elements. */
@@ -9,26 +10,15 @@ function stridesOf(shape: number[]): number[] {
 }
 
 /**
- * Calls `visit(sourceOffset, targetOffset)` for every index of the axes before `axis` (an odometer),
- * the offsets being those of the index in arrays of the given strides plus the given bases.
+ * For every index of the `outer` axes, copies `run` floats from `source` at sourceBase + index . sourceStrides
+ * to `target` at targetBase + index . targetStrides, natively (native/copy.cc: memcpy per run, in parallel).
  */
-function forEachOuter(outer: number[], sourceStrides: number[], targetStrides: number[], sourceBase: number, targetBase: number, visit: (source: number, target: number) => void): void {
-  const index = new Array<number>(outer.length).fill(0);
-  const count = product(outer);
-  let source = sourceBase;
-  let target = targetBase;
-  for (let done = 0; done < count; done++) {
-    visit(source, target);
-    for (let axis = outer.length - 1; axis >= 0; axis--) {
-      index[axis]!++;
-      source += sourceStrides[axis]!;
-      target += targetStrides[axis]!;
-      if (index[axis]! < outer[axis]!) break;
-      source -= sourceStrides[axis]! * outer[axis]!;
-      target -= targetStrides[axis]! * outer[axis]!;
-      index[axis] = 0;
-    }
-  }
+function copyRuns(
+  addon: OneDnnAddon, source: Float32Array, target: Float32Array, run: number,
+  outer: number[], sourceStrides: number[], targetStrides: number[], sourceBase: number, targetBase: number,
+): void {
+  if (run === 0 || outer.some((dim) => dim === 0)) return;
+  addon.copyRuns(source, target, Int32Array.of(run, sourceBase, targetBase, outer.length, ...outer, ...sourceStrides, ...targetStrides));
 }
 
 /** The innermost axis at or after which the copy is one contiguous run per outer index. */
@@ -38,14 +28,14 @@ function innermostCut(touched: (axis: number) => boolean, rank: number): number 
 }
 
 /** x[begin : begin + size] of float32 `values` of `shape`, copied as contiguous runs. */
-function copySlice(values: Float32Array, shape: number[], begin: number[], size: number[]): Float32Array {
+function copySlice(addon: OneDnnAddon, values: Float32Array, shape: number[], begin: number[], size: number[]): Float32Array {
   const out = uninitialized(product(size));
   if (out.length === 0) return out;
   const cut = innermostCut((axis) => begin[axis] !== 0 || size[axis] !== shape[axis], shape.length);
   const run = product(size.slice(cut));
   const strides = stridesOf(shape);
   const base = begin.reduce((offset, start, axis) => offset + start * strides[axis]!, 0);
-  forEachOuter(size.slice(0, cut), strides, stridesOf(size), base, 0, (source, target) => out.set(values.subarray(source, source + run), target));
+  copyRuns(addon, values, out, run, size.slice(0, cut), strides.slice(0, cut), stridesOf(size).slice(0, cut), base, 0);
   return out;
 }
 
@@ -53,13 +43,13 @@ function copySlice(values: Float32Array, shape: number[], begin: number[], size:
  * Slice of float32 x: copies contiguous runs (the stock cpu kernel walks every element through index
  * arithmetic; it was a third of a ResNet-18 step, as the gradient of the zero-padding layers).
  */
-export function slice(): NativeKernel {
+export function slice(addon: OneDnnAddon): NativeKernel {
   return ({ inputs, backend, attrs }) => {
     const x = inputs.x!;
     const values = cpuValues(backend, x);
     if (!values || x.shape.length === 0) return undefined;
     const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin as number[], attrs.size as number[]) as [number[], number[]];
-    return cpuOutput(backend, size, copySlice(values, x.shape, begin, size));
+    return cpuOutput(backend, size, copySlice(addon, values, x.shape, begin, size));
   };
 }
 
@@ -67,7 +57,7 @@ export function slice(): NativeKernel {
  * SplitV of float32 x along one axis, each part a slice copied as contiguous runs (the stock kernel's
  * slices were 90% of a DenseNet step, as the gradient of its concatenations).
  */
-export function splitV(): NativeKernel {
+export function splitV(addon: OneDnnAddon): NativeKernel {
   return ({ inputs, backend, attrs }) => {
     const x = inputs.x!;
     const values = cpuValues(backend, x);
@@ -77,7 +67,7 @@ export function splitV(): NativeKernel {
     const begin = new Array<number>(x.shape.length).fill(0);
     return sizes.map((part) => {
       const size = x.shape.map((dim, i) => (i === axis ? part : dim));
-      const out = cpuOutput(backend, size, copySlice(values, x.shape, begin, size));
+      const out = cpuOutput(backend, size, copySlice(addon, values, x.shape, begin, size));
       begin[axis]! += part;
       return out;
     });
@@ -85,7 +75,7 @@ export function splitV(): NativeKernel {
 }
 
 /** PadV2 of float32 x with a constant: fills, then copies x's contiguous runs into place. */
-export function pad(): NativeKernel {
+export function pad(addon: OneDnnAddon): NativeKernel {
   return ({ inputs, backend, attrs }) => {
     const x = inputs.x!;
     const values = cpuValues(backend, x);
@@ -99,7 +89,32 @@ export function pad(): NativeKernel {
     const run = product(x.shape.slice(cut));
     const outStrides = stridesOf(outShape);
     const base = paddings.reduce((offset, [before], axis) => offset + before * outStrides[axis]!, 0);
-    forEachOuter(x.shape.slice(0, cut), stridesOf(x.shape), outStrides, 0, base, (source, target) => out.set(values.subarray(source, source + run), target));
+    copyRuns(addon, values, out, run, x.shape.slice(0, cut), stridesOf(x.shape).slice(0, cut), outStrides.slice(0, cut), 0, base);
+    return cpuOutput(backend, outShape, out);
+  };
+}
+
+/**
+ * Concat of float32 tensors along one axis: each input's runs (its dims from the axis on) copied into
+ * place, one run per index of the axes before it (the stock kernel copies element by element).
+ */
+export function concat(addon: OneDnnAddon): NativeKernel {
+  return ({ inputs, backend, attrs }) => {
+    const tensors = Object.values(inputs);
+    const values = tensors.map((info) => cpuValues(backend, info));
+    if (tensors.length < 2 || values.some((array) => !array || array.length === 0)) return undefined;
+    const shapes = tensors.map((info) => info.shape);
+    const axis = tf.util.parseAxisParam(attrs.axis as number, shapes[0]!)[0]!;
+    const outShape = tf.backend_util.computeOutShape(shapes, axis);
+    const outer = outShape.slice(0, axis);
+    const outRun = product(outShape.slice(axis));
+    const out = uninitialized(product(outShape));
+    let offset = 0;
+    tensors.forEach((info, i) => {
+      const run = product(info.shape.slice(axis));
+      copyRuns(addon, values[i]!, out, run, [product(outer)], [run], [outRun], 0, offset);
+      offset += run;
+    });
     return cpuOutput(backend, outShape, out);
   };
 }

@@ -38,6 +38,26 @@ export interface OneDnnAddon {
   reduce(op: number, x: Float32Array, out: Float32Array, layout: Int32Array): void;
   /** out = offset + (x - mean) * scale / sqrt(variance + epsilon) over x's last axis (`channels`); statistics of length channels or 1. */
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null, out: Float32Array, channels: number, epsilon: number): void;
+  /**
+   * Batch norm in training over x's last axis (`channels`): mean and variance [channels] of the batch, then
+   * y = offset + (x - mean) * scale / sqrt(variance + epsilon).
+   */
+  batchNormTraining(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, channels: number, epsilon: number): void;
+  /** batchNormTraining's gradient: dx, dScale, dOffset from dy, dMean, dVariance (see native/batch-norm-training.cc). */
+  batchNormTrainingGrad(
+    x: Float32Array, dy: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array, dMean: Float32Array, dVariance: Float32Array,
+    dx: Float32Array, dScale: Float32Array, dOffset: Float32Array, channels: number, epsilon: number,
+  ): void;
+  /**
+   * For every index i of the outer axes, copies `run` floats from source[sourceBase + i . sourceStrides] to
+   * target[targetBase + i . targetStrides]; layout [run, sourceBase, targetBase, rank, ...outer, ...sourceStrides, ...targetStrides].
+   */
+  copyRuns(source: Float32Array, target: Float32Array, layout: Int32Array): void;
+  /**
+   * One Adam update in one pass (see fused-adam.ts): paramOut, vOut, sOut from param, grad, v, s, all of one length;
+   * hyper [beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1^step, 1 - beta2^step, lr, epsilon].
+   */
+  adamStep(param: Float32Array, grad: Float32Array, v: Float32Array, s: Float32Array, paramOut: Float32Array, vOut: Float32Array, sOut: Float32Array, hyper: Float64Array): void;
 }
 
 /** Where scripts/build-native.mjs leaves the addon, from this file's folder. */

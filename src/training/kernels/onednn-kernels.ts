@@ -2,13 +2,13 @@ import type { OneDnnAddon } from "./onednn-addon.js";
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, matMul, pool, poolGrad } from "./onednn-conv-kernels.js";
 import { batchNorm, BINARY_OPS, binary, REDUCE_OPS, reduce, UNARY_OPS, unary } from "./onednn-elementwise-kernels.js";
 import type { NativeKernel } from "./onednn-host.js";
-import { blockRepeatTile, pad, slice, splitV } from "./copy-kernels.js";
+import { blockRepeatTile, concat, pad, slice, splitV } from "./copy-kernels.js";
 
 /**
  * The cpu backend's kernels that run natively through the oneDNN addon, by kernel name: convolutions
  * (oneDNN), matrix products (oneDNN matmul), pooling (oneDNN) and the elementwise ops and reductions
- * a training step spends its time in (OpenMP loops), and the copies of zero padding and tiling (Slice,
- * SplitV, PadV2, Tile: contiguous runs with TypedArray.set). Each declines (the stock kernel runs) on inputs
+ * a training step spends its time in (OpenMP loops), and the copies of zero padding, concatenation and
+ * tiling (Slice, SplitV, PadV2, Concat: contiguous runs copied natively; Tile: TypedArray.copyWithin). Each declines (the stock kernel runs) on inputs
  * it does not handle: another dtype, NCHW, prelu, broadcasts other than those of onednn-elementwise-kernels.ts.
  */
 export function oneDnnKernels(addon: OneDnnAddon): Record<string, NativeKernel> {
@@ -27,9 +27,10 @@ export function oneDnnKernels(addon: OneDnnAddon): Record<string, NativeKernel> 
     ...Object.fromEntries(Object.entries(UNARY_OPS).map(([name, op]) => [name, unary(addon, op)])),
     ...Object.fromEntries(Object.entries(REDUCE_OPS).map(([name, op]) => [name, reduce(addon, op)])),
     FusedBatchNorm: batchNorm(addon),
-    Slice: slice(),
-    SplitV: splitV(),
-    PadV2: pad(),
+    Slice: slice(addon),
+    SplitV: splitV(addon),
+    PadV2: pad(addon),
+    Concat: concat(addon),
     Tile: blockRepeatTile(),
   };
 }

@@ -9,6 +9,10 @@ import { untransposedMatMul, type MatMulKernel } from "./untransposed-mat-mul.js
 import type { OneDnnAddon } from "./onednn-addon.js";
 import { oneDnnKernels } from "./onednn-kernels.js";
 import { registerBatchNormGradient } from "./batch-norm-gradient.js";
+import { ADAM_STEP_KERNEL, adamStepKernel } from "./fused-adam.js";
+import { batchNormTrainingKernels, registerBatchNormTrainingGradient } from "./batch-norm-training.js";
+import { activationGradKernels, registerActivationGradients } from "./activation-gradients.js";
+import { registerReductionGradients } from "./reduction-gradients.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
@@ -24,11 +28,16 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   one is a single-threaded loop), BatchMatMul and _FusedMatMul (transposed operands materialised first;
  *   batched fused products composed from plain kernels, see fused-mat-mul.ts), Tile (block repeats, as
  *   in the batch-norm gradient, copied with copyWithin).
- * - "cpu": Conv2DBackpropFilter (the stock one is a naive 6-deep loop: ours is 30-100x faster). Our
- *   Conv2DBackpropInput is not registered on cpu: it measured 0.5-0.9x the stock one there (bench/kernels.ts).
+ * - "cpu": Conv2DBackpropFilter (the stock one is a naive 6-deep loop: ours is 30-100x faster), and
+ *   LosslineAdamStep (fused-adam.ts: the scratch Adam's update in one loop, where it has no stock kernel).
+ *   Our Conv2DBackpropInput is not registered on cpu: it measured 0.5-0.9x the stock one there (bench/kernels.ts).
  * - "cpu" with `oneDnn` (the loaded addon, see onednn-addon.ts): the kernels of onednn-kernels.ts
  *   (convolutions, matmuls, pooling, elementwise ops and reductions), each falling back to the stock
- *   kernel on inputs it does not handle, and a leaner FusedBatchNorm gradient (batch-norm-gradient.ts).
+ *   kernel on inputs it does not handle, a leaner FusedBatchNorm gradient (batch-norm-gradient.ts),
+ *   LosslineAdamStep as one native pass, LosslineBatchNormTraining with its gradient kernel
+ *   (batch-norm-training.ts: batch norm with the batch's statistics, forward and backward in two passes each),
+ *   LosslineReluGrad and LosslineSigmoidGrad with the gradients that use them (activation-gradients.ts), and
+ *   Mean and Sum gradients that tile dy instead of multiplying it by ones (reduction-gradients.ts).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
@@ -37,8 +46,17 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
   if (backendName === "cpu" && options.oneDnn) {
     const native = Object.entries(oneDnnKernels(options.oneDnn));
     for (const [kernelName, kernelFunc] of native) install(kernelName, backendName, withFallback(kernelFunc, requireStock(kernelName, backendName)), true);
+    const own = {
+      [ADAM_STEP_KERNEL]: adamStepKernel(options.oneDnn),
+      ...batchNormTrainingKernels(options.oneDnn),
+      ...activationGradKernels(options.oneDnn),
+    };
+    for (const [kernelName, kernelFunc] of Object.entries(own)) install(kernelName, backendName, kernelFunc, true);
     registerBatchNormGradient(backendName);
-    return native.map(([kernelName]) => kernelName);
+    registerBatchNormTrainingGradient();
+    registerActivationGradients();
+    registerReductionGradients(backendName);
+    return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
   const stockMatMul = requireStock("BatchMatMul", backendName);
@@ -60,7 +78,7 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
           ) as unknown as AnyKernel,
           Tile: blockTile(requireStock("Tile", backendName) as unknown as Parameters<typeof blockTile>[0]) as unknown as AnyKernel,
         }
-      : { Conv2DBackpropFilter: conv.Conv2DBackpropFilter! };
+      : { Conv2DBackpropFilter: conv.Conv2DBackpropFilter!, [ADAM_STEP_KERNEL]: adamStepKernel() };
   for (const [kernelName, kernelFunc] of Object.entries(kernels)) install(kernelName, backendName, kernelFunc);
   return Object.keys(kernels);
 }

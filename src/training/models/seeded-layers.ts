@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { createRandom } from "../random.js";
 import { ScratchBatchNorm } from "./batch-norm.js";
+import { withFusedTraining } from "./fused-training-batch-norm.js";
 
 export type BatchNormKind = "none" | "builtin" | "scratch";
 
@@ -57,7 +58,7 @@ export function createSeededLayers(batchNorm: BatchNormKind, seed: number): Seed
     batchNorm(x, name) {
       if (batchNorm === "none") return x;
       const args = { momentum: BATCH_NORM_MOMENTUM, epsilon: BATCH_NORM_EPSILON, name };
-      const layer = batchNorm === "builtin" ? tf.layers.batchNormalization({ axis: -1, ...args }) : new ScratchBatchNorm(args);
+      const layer = batchNorm === "builtin" ? withFusedTraining(tf.layers.batchNormalization({ axis: -1, ...args })) : new ScratchBatchNorm(args);
       return layer.apply(x) as tf.SymbolicTensor;
     },
   };

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OptimizerSpec } from "../../contracts/job-spec.js";
+import { fusedAdamStep } from "../kernels/fused-adam.js";
 import type { Optimizer, OptimizerState } from "./optimizer.js";
 
 /** Per-parameter state tensors, created as zeros the first time a parameter is updated. */
@@ -98,6 +99,12 @@ export function createScratchOptimizer(spec: OptimizerSpec): Optimizer {
       });
     case "adam": // v, s moments; bias-corrected; p -= lr * v_hat / (sqrt(s_hat) + 1e-6)
       return scratchOptimizer("adam", 2, (p, g, [v, s], lr, step) => {
+        // One pass where the backend has the fused kernel (cpu): the same float32 operations in the same order.
+        const fused = fusedAdamStep(p, g, v!, s!, { beta1: spec.beta1, beta2: spec.beta2, epsilon: 1e-6, lr, step });
+        if (fused) {
+          [p, v!, s!].forEach((variable, i) => variable.assign(fused[i]!));
+          return;
+        }
         v!.assign(v!.mul(spec.beta1).add(g.mul(1 - spec.beta1)));
         s!.assign(s!.mul(spec.beta2).add(g.square().mul(1 - spec.beta2)));
         const vHat = v!.div(1 - spec.beta1 ** step);

@@ -1,0 +1,146 @@
+// Batch norm in training over the last axis of NHWC (or [n, features]) tensors, as one forward kernel
+// (the batch's statistics and the normalised output) and one backward kernel (the gradient through the
+// output and through the statistics), instead of the dozen elementwise passes TensorFlow.js composes.
+#include <omp.h>
+
+#include <cmath>
+
+#include "onednn-context.h"
+
+namespace lossline {
+
+namespace {
+
+/** Below this many elements a pass runs on one thread (as in elementwise.cc). */
+constexpr int64_t kParallelMin = 1 << 18;
+
+/**
+ * Per-channel sums over the rows of x [rows, channels], in double, one partial per thread:
+ * first[c] = sum_r f(r, c), second[c] = sum_r g(r, c).
+ */
+template <typename First, typename Second>
+void channelSums(int64_t rows, int64_t channels, std::vector<double>& first, std::vector<double>& second, First f, Second g) {
+  int threads = rows * channels >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * channels * 2, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    int thread = omp_get_thread_num(), count = omp_get_num_threads();
+    double* mineFirst = partial.data() + static_cast<size_t>(thread) * channels * 2;
+    double* mineSecond = mineFirst + channels;
+    int64_t begin = rows * thread / count, end = rows * (thread + 1) / count;
+    for (int64_t row = begin; row < end; row++) {
+      for (int64_t c = 0; c < channels; c++) {
+        mineFirst[c] += f(row, c);
+        mineSecond[c] += g(row, c);
+      }
+    }
+  }
+  first.assign(channels, 0.0);
+  second.assign(channels, 0.0);
+  for (int thread = 0; thread < threads; thread++) {
+    for (int64_t c = 0; c < channels; c++) {
+      first[c] += partial[(static_cast<size_t>(thread) * 2) * channels + c];
+      second[c] += partial[(static_cast<size_t>(thread) * 2 + 1) * channels + c];
+    }
+  }
+}
+
+/** out[r, c] = a[c] * p[r, c] + b[c] * (q[r, c] - centre[c]) + shift[c], over rows x channels. */
+void affineRows(const float* p, const float* q, const std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& centre,
+                const std::vector<double>& shift, float* out, int64_t rows, int64_t channels) {
+#pragma omp parallel for schedule(static) if (rows * channels >= kParallelMin)
+  for (int64_t row = 0; row < rows; row++) {
+    const float* pRow = p + row * channels;
+    const float* qRow = q + row * channels;
+    float* target = out + row * channels;
+    for (int64_t c = 0; c < channels; c++) target[c] = static_cast<float>(a[c] * pRow[c] + b[c] * (qRow[c] - centre[c]) + shift[c]);
+  }
+}
+
+/**
+ * batchNormTraining(x, scale|null, offset|null, y, mean, variance, channels, epsilon): over x [rows, channels],
+ * mean and variance (biased, divided by rows) of each channel, then y = offset + (x - mean) * scale /
+ * sqrt(variance + epsilon). The sums are taken in double about each channel's first value (so a large
+ * mean costs no precision); mean and variance are rounded to float32 before y uses them, as tfjs's
+ * moments hands float32 statistics to its batchNorm.
+ */
+Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
+  size_t length = 0;
+  const float* x = floats(info, 0, &length);
+  const float* scale = optionalFloats(info, 1);
+  const float* offset = optionalFloats(info, 2);
+  float* y = floats(info, 3);
+  float* mean = floats(info, 4);
+  float* variance = floats(info, 5);
+  int64_t channels = info[6].As<Napi::Number>().Int64Value();
+  double epsilon = info[7].As<Napi::Number>().DoubleValue();
+  int64_t rows = static_cast<int64_t>(length) / channels;
+  std::vector<double> sum, sumSquares;
+  channelSums(rows, channels, sum, sumSquares, [&](int64_t r, int64_t c) { return static_cast<double>(x[r * channels + c]) - x[c]; },
+              [&](int64_t r, int64_t c) {
+                double d = static_cast<double>(x[r * channels + c]) - x[c];
+                return d * d;
+              });
+  std::vector<double> factor(channels), zero(channels, 0.0), centre(channels), shift(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    double shifted = sum[c] / static_cast<double>(rows);
+    mean[c] = static_cast<float>(x[c] + shifted);
+    variance[c] = static_cast<float>(std::max(0.0, sumSquares[c] / static_cast<double>(rows) - shifted * shifted));
+    factor[c] = (scale ? scale[c] : 1.0) / std::sqrt(static_cast<double>(variance[c]) + epsilon);
+    centre[c] = mean[c];
+    shift[c] = offset ? offset[c] : 0.0;
+  }
+  affineRows(x, x, zero, factor, centre, shift, y, rows, channels);
+  return info.Env().Undefined();
+}
+
+/**
+ * batchNormTrainingGrad(x, dy, mean, variance, scale|null, dMean, dVariance, dx, dScale, dOffset, channels, epsilon):
+ * the gradient of batchNormTraining's three outputs (dy of y, dMean of mean, dVariance of variance, the
+ * statistics' own gradients usually zero) with respect to x, scale and offset. With r = 1 / sqrt(variance + eps),
+ * xc = x - mean, N = rows and sums over the rows:
+ *   dx = scale r dy - scale r sum(dy) / N - scale r^3 sum(dy xc) xc / N + dMean / N + 2 dVariance xc / N,
+ *   dScale = r sum(dy xc), dOffset = sum(dy).
+ */
+Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
+  size_t length = 0;
+  const float* x = floats(info, 0, &length);
+  const float* dy = floats(info, 1);
+  const float* mean = floats(info, 2);
+  const float* variance = floats(info, 3);
+  const float* scale = optionalFloats(info, 4);
+  const float* dMean = floats(info, 5);
+  const float* dVariance = floats(info, 6);
+  float* dx = floats(info, 7);
+  float* dScale = floats(info, 8);
+  float* dOffset = floats(info, 9);
+  int64_t channels = info[10].As<Napi::Number>().Int64Value();
+  double epsilon = info[11].As<Napi::Number>().DoubleValue();
+  int64_t rows = static_cast<int64_t>(length) / channels;
+  std::vector<double> sumDy, sumDyCentred;
+  channelSums(rows, channels, sumDy, sumDyCentred, [&](int64_t r, int64_t c) { return static_cast<double>(dy[r * channels + c]); },
+              [&](int64_t r, int64_t c) { return static_cast<double>(dy[r * channels + c]) * (static_cast<double>(x[r * channels + c]) - mean[c]); });
+  std::vector<double> a(channels), b(channels), centre(channels), shift(channels);
+  double n = static_cast<double>(rows);
+  for (int64_t c = 0; c < channels; c++) {
+    double r = 1.0 / std::sqrt(static_cast<double>(variance[c]) + epsilon);
+    double scaleR = (scale ? scale[c] : 1.0) * r;
+    a[c] = scaleR;
+    b[c] = -scaleR * r * r * sumDyCentred[c] / n + 2.0 * dVariance[c] / n;
+    centre[c] = mean[c];
+    shift[c] = -scaleR * sumDy[c] / n + dMean[c] / n;
+    dScale[c] = static_cast<float>(r * sumDyCentred[c]);
+    dOffset[c] = static_cast<float>(sumDy[c]);
+  }
+  affineRows(dy, x, a, b, centre, shift, dx, rows, channels);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerBatchNormTraining(Napi::Env env, Napi::Object exports) {
+  exports.Set("batchNormTraining", Napi::Function::New(env, BatchNormTraining));
+  exports.Set("batchNormTrainingGrad", Napi::Function::New(env, BatchNormTrainingGrad));
+}
+
+}  // namespace lossline

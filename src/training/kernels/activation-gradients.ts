@@ -1,0 +1,54 @@
+import * as tf from "@tensorflow/tfjs";
+import type { OneDnnAddon } from "./onednn-addon.js";
+import { binary } from "./onednn-elementwise-kernels.js";
+import type { AnyKernel } from "./onednn-host.js";
+
+/**
+ * Lossline's one-pass kernels for activation gradients, by the activation's kernel name: inputs a (dy) and
+ * b (what tfjs's gradient saves: Relu's input x, Sigmoid's output y) of one shape, and the addon's binary
+ * op code (native/elementwise.cc) computing, in tfjs's float32 order:
+ * Relu: a * step(b) (tfjs: mul(dy, step(x))); Sigmoid: a * (b * (1 - b)) (tfjs: mul(dy, mul(y, sub(1, y)))).
+ */
+export const ACTIVATION_GRADIENTS = {
+  Relu: { kernelName: "LosslineReluGrad", op: 7 },
+  Sigmoid: { kernelName: "LosslineSigmoidGrad", op: 8 },
+} as const;
+
+/** Holds, on our gradient config, the original it replaced (a second registration keeps it). */
+const LOSSLINE_GRADIENT = Symbol.for("lossline.activationGradient");
+type Tagged = tf.GradConfig & { [LOSSLINE_GRADIENT]?: tf.GradConfig };
+
+/** The kernels for the cpu backend, through the addon's binary loop (the gradients below call them on float32 operands of one shape only). */
+export function activationGradKernels(addon: OneDnnAddon): Record<string, AnyKernel> {
+  return Object.fromEntries(
+    Object.values(ACTIVATION_GRADIENTS).map(({ kernelName, op }) => {
+      const native = binary(addon, op);
+      const kernel: AnyKernel = (args) => {
+        const out = native(args);
+        if (!out) throw new Error(`${kernelName}: float32 cpu tensors of one non-empty shape only`);
+        return out;
+      };
+      return [kernelName, kernel];
+    }),
+  );
+}
+
+/**
+ * Replaces Relu's and Sigmoid's gradients (tfjs: two or three elementwise passes over the activations)
+ * with the one-pass kernels where the active backend has them; elsewhere tfjs's own gradients run. The
+ * same float32 operations in the same order, so the same values.
+ */
+export function registerActivationGradients(): void {
+  for (const [activation, { kernelName }] of Object.entries(ACTIVATION_GRADIENTS)) {
+    const original = tf.getGradient(activation) as Tagged | undefined;
+    if (!original || original[LOSSLINE_GRADIENT]) continue;
+    const gradFunc: tf.GradConfig["gradFunc"] = (dy, saved, attrs) => {
+      const [b] = saved as tf.Tensor[];
+      const a = dy as tf.Tensor;
+      const fits = b!.size > 0 && b!.dtype === "float32" && a.dtype === "float32" && tf.util.arraysEqual(a.shape, b!.shape);
+      if (!fits || !tf.getKernel(kernelName, tf.getBackend())) return original.gradFunc(dy, saved, attrs);
+      return { x: () => tf.engine().runKernel(kernelName, { a, b: b! }) as tf.Tensor };
+    };
+    tf.registerGradient(Object.assign({ ...original, gradFunc }, { [LOSSLINE_GRADIENT]: original }));
+  }
+}
