@@ -10,6 +10,7 @@ import { batchNormTraining } from "../../src/training/kernels/batch-norm-trainin
 import { stockReductionGradients } from "../../src/training/kernels/reduction-gradients.js";
 import { DEFAULT_ONEDNN_ADDON_PATH, loadOneDnnAddon, type OneDnnAddon } from "../../src/training/kernels/onednn-addon.js";
 import { registerTrainingKernels, stockKernel } from "../../src/training/kernels/register-training-kernels.js";
+import { ScratchBatchNorm } from "../../src/training/models/batch-norm.js";
 import { createModel } from "../../src/training/models/create-model.js";
 import { residualBlock, stem } from "../../src/training/models/resnet.js";
 import { withFusedTraining } from "../../src/training/models/fused-training-batch-norm.js";
@@ -270,6 +271,36 @@ test("tf.layers.batchNormalization with the fused training call: the same output
   const before = { tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() };
   tf.dispose(run());
   assert.deepEqual({ tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() }, before);
+});
+
+test("the scratch batch norm layer with the fused training call: the same output, gradients and moving statistics", { skip }, async () => {
+  await useCpu();
+  const run = (shape: number[]) => {
+    const layer = new ScratchBatchNorm({ momentum: 0.9, epsilon: 1e-5 });
+    layer.build(shape);
+    const [gamma, beta] = layer.trainableWeights.map((weight) => weight.read() as tf.Variable);
+    const results = [1, 2].flatMap((seed) =>
+      tf.tidy(() => {
+        const x = random(shape, 60 + seed).mul(3).add(seed);
+        gamma!.assign(random([shape.at(-1)!], 62 + seed).add(1));
+        beta!.assign(random([shape.at(-1)!], 64 + seed));
+        // Through gamma and beta too: the layer reads them from its variables, so take them as variables' grads.
+        const direction = random(shape, 66 + seed);
+        const { value, grads } = tf.variableGrads(() => (layer.apply(x, { training: true }) as tf.Tensor).mul(direction).sum() as tf.Scalar, [gamma!, beta!]);
+        const dx = tf.grad((input: tf.Tensor) => (layer.apply(input, { training: true }) as tf.Tensor).mul(direction).sum())(x);
+        return [layer.apply(x, { training: true }) as tf.Tensor, value, dx, grads[gamma!.name]!, grads[beta!.name]!];
+      }),
+    );
+    const weights = layer.getWeights().map((weight) => weight.clone());
+    layer.weights.forEach((weight) => weight.dispose());
+    return [...results, ...weights];
+  };
+  for (const shape of [[16, 12], [4, 6, 5, 8], [8, 12, 12, 6]]) {
+    assertAgrees(`scratch batch norm ${shape}`, () => run(shape));
+    const before = { tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() };
+    tf.dispose(run(shape));
+    assert.deepEqual({ tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() }, before, `no leak ${shape}`);
+  }
 });
 
 test("slice, split, pad, tile and concatenation (and their gradients) agree with stock", { skip }, async () => {

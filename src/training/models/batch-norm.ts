@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
+import { batchNormTraining } from "../kernels/batch-norm-training.js";
 
 type LayerVariable = tf.LayerVariable;
 
@@ -25,6 +26,10 @@ export interface ScratchBatchNormArgs {
  * BatchNormalization does: the write is a side effect on variables, not an output of the layer,
  * so gradient tapes (tf.variableGrads, optimizer.minimize) never differentiate through it, and
  * its intermediates are freed by its own tidy.
+ *
+ * Where the backend has the fused batch-norm-in-training kernel (the cpu backend with the oneDNN addon,
+ * batch-norm-training.ts), the training call runs the same formulas as that one kernel and its one
+ * gradient kernel instead of the dozen elementwise ops composed below; both agree to float rounding.
  */
 export class ScratchBatchNorm extends tf.layers.Layer {
   static className = "ScratchBatchNorm";
@@ -59,6 +64,11 @@ export class ScratchBatchNorm extends tf.layers.Layer {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       if (kwargs["training"] !== true) return this.normalize(x, this.movingMean.read(), this.movingVar.read());
       // Every axis but the last: the batch (2-D), or the batch, height and width (4-D).
+      const fused = batchNormTraining(x, this.gamma.read(), this.beta.read(), this.epsilon);
+      if (fused) {
+        this.updateMovingStatistics(fused.mean, fused.variance);
+        return fused.y;
+      }
       const axes = x.shape.slice(0, -1).map((_, axis) => axis);
       const mean = x.mean(axes);
       const variance = x.sub(mean).square().mean(axes);
