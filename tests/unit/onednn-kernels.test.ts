@@ -14,7 +14,7 @@ import { ScratchBatchNorm } from "../../src/training/models/batch-norm.js";
 import { createModel } from "../../src/training/models/create-model.js";
 import { residualBlock, stem } from "../../src/training/models/resnet.js";
 import { withFusedTraining } from "../../src/training/models/fused-training-batch-norm.js";
-import { createSeededLayers, globalAveragePool } from "../../src/training/models/seeded-layers.js";
+import { createSeededLayers, globalAveragePool, paddedMaxPool, zeroPad } from "../../src/training/models/seeded-layers.js";
 import { createOptimizer } from "../../src/training/optimizers/create-optimizer.js";
 import { trainStep } from "../../src/training/train-classification.js";
 
@@ -301,6 +301,27 @@ test("the scratch batch norm layer with the fused training call: the same output
     tf.dispose(run(shape));
     assert.deepEqual({ tensors: tf.memory().numTensors, dataIds: tf.backend().numDataIds() }, before, `no leak ${shape}`);
   }
+});
+
+test("max pooling with explicit padding agrees with zero padding then valid pooling (positive input), values and gradients, native and stock", { skip }, async () => {
+  await useCpu();
+  const input = tf.input({ shape: [9, 8, 5] });
+  const padded = tf.model({ inputs: input, outputs: paddedMaxPool(input, { poolSize: 3, strides: 2, pixels: 1, name: "pool" }) });
+  const zeroPadded = tf.model({ inputs: input, outputs: tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: "pool" }).apply(zeroPad(input, 1, "pad")) as tf.SymbolicTensor });
+  assert.deepEqual(padded.outputs[0]!.shape, zeroPadded.outputs[0]!.shape);
+  // Positive values always beat the zero padding, as the ReLU's output does where the networks pool.
+  const run = (model: tf.LayersModel) => tf.tidy(() => valueAndGrads((x) => model.apply(x!) as tf.Tensor, [random([3, 9, 8, 5], 70).abs().add(0.01)]));
+  for (const [engine, within] of [["native", <T>(f: () => T) => f()], ["stock", withStockKernels]] as const) {
+    const [ours, reference] = within(() => [run(padded), run(zeroPadded)]);
+    ours!.forEach((tensor, i) => {
+      assert.deepEqual(tensor.shape, reference![i]!.shape, `${engine} [${i}] shape`);
+      assert.deepEqual(Array.from(tensor.dataSync()), Array.from(reference![i]!.dataSync()), `${engine} [${i}]`);
+    });
+    tf.dispose([...ours!, ...reference!]);
+  }
+  const before = tf.memory().numTensors;
+  tf.dispose(run(padded));
+  assert.equal(tf.memory().numTensors, before);
 });
 
 test("slice, split, pad, tile and concatenation (and their gradients) agree with stock", { skip }, async () => {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { globalAveragePool, named, relu, type SeededLayers, zeroPad } from "./seeded-layers.js";
+import { globalAveragePool, named, paddedMaxPool, relu, type SeededLayers, zeroPad } from "./seeded-layers.js";
 
 export interface ResidualOptions {
   /** Output channels of both 3x3 convolutions (the book's num_channels). */
@@ -39,10 +39,7 @@ export function residualBlock(layers: SeededLayers, x: tf.SymbolicTensor, option
 export function stem(layers: SeededLayers, x: tf.SymbolicTensor): tf.SymbolicTensor {
   const conv = layers.conv(zeroPad(x, 3, "stage1.pad"), { filters: 64, kernelSize: 7, strides: 2, name: "stage1.conv" });
   const activated = relu(layers.batchNorm(conv, "stage1.bn"), "stage1.relu");
-  // PyTorch pads max pooling with -inf; after the ReLU every value is >= 0 and every window holds
-  // at least one real pixel, so padding with zeros gives the same maxima.
-  const padded = zeroPad(activated, 1, "stage1.pool_pad");
-  return tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: "stage1" }).apply(padded) as tf.SymbolicTensor;
+  return paddedMaxPool(activated, { poolSize: 3, strides: 2, pixels: 1, name: "stage1" });
 }
 
 /**

@@ -74,6 +74,29 @@ export const relu = (x: tf.SymbolicTensor, name: string) => tf.layers.reLU({ nam
 export const zeroPad = (x: tf.SymbolicTensor, pixels: number, name: string) =>
   tf.layers.zeroPadding2d({ padding: pixels, name }).apply(x) as tf.SymbolicTensor;
 
+/**
+ * PyTorch's MaxPool2d(poolSize, strides, padding=pixels) as one layer named `name`: tfjs's explicit pool
+ * padding leaves padded pixels out of every window, as PyTorch's -inf padding does, in one pooling kernel
+ * (and one gradient kernel) instead of a zero-padding copy before a "valid" pooling and a slice of its
+ * gradient after. A maxPooling2d layer (no weights) whose call and output shape add the padding; its
+ * config still says "valid", so the model is rebuilt from its spec, never from a saved topology.
+ * [n, h, w, c] -> [n, floor((h + 2 pixels - poolSize) / strides) + 1, (same for w), c].
+ */
+export function paddedMaxPool(x: tf.SymbolicTensor, args: { poolSize: number; strides: number; pixels: number; name: string }): tf.SymbolicTensor {
+  const { poolSize, strides, pixels, name } = args;
+  const layer = tf.layers.maxPooling2d({ poolSize, strides, padding: "valid", name });
+  const side = (length: number | null) => (length == null ? null : Math.floor((length + 2 * pixels - poolSize) / strides) + 1);
+  layer.computeOutputShape = (inputShape) => {
+    const [batch, height, width, channels] = inputShape as (number | null)[];
+    return [batch!, side(height!)!, side(width!)!, channels!];
+  };
+  layer.call = (inputs) => {
+    const input = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
+    return tf.maxPool(input, poolSize, strides, pixels);
+  };
+  return layer.apply(x) as tf.SymbolicTensor;
+}
+
 /** An identity layer: gives a book stage's output a name the stage's own last layer cannot have. */
 export const named = (x: tf.SymbolicTensor, name: string) => tf.layers.activation({ activation: "linear", name }).apply(x) as tf.SymbolicTensor;
 
