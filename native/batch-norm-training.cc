@@ -3,7 +3,9 @@
 // output and through the statistics), instead of the dozen elementwise passes TensorFlow.js composes.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "onednn-context.h"
 
@@ -14,12 +16,18 @@ namespace {
 /** Below this many elements a pass runs on one thread (as in elementwise.cc). */
 constexpr int64_t kParallelMin = 1 << 18;
 
+/** Rows summed in float before each block's sums join the thread's double sums. */
+constexpr int64_t kBlockRows = 16;
+
 /**
- * Per-channel sums over the rows of x [rows, channels], in double, one partial per thread:
- * first[c] = sum_r f(r, c), second[c] = sum_r g(r, c).
+ * Per-channel sums over the rows of p and q [rows, channels], in double, one partial per thread:
+ * first[c] = sum_r (p[r, c] - pCentre[c]), second[c] = sum_r (p[r, c] - pCentre[c]) * (q[r, c] - qCentre[c]).
+ * Each block of kBlockRows rows is summed in float, contiguous over the channels so that the compiler
+ * vectorises it, and then added to the thread's double sums: a few float roundings per block, none across
+ * the batch.
  */
-template <typename First, typename Second>
-void channelSums(int64_t rows, int64_t channels, std::vector<double>& first, std::vector<double>& second, First f, Second g) {
+void channelSums(const float* p, const float* pCentre, const float* q, const float* qCentre, int64_t rows, int64_t channels,
+                 std::vector<double>& first, std::vector<double>& second) {
   int threads = rows * channels >= kParallelMin ? omp_get_max_threads() : 1;
   std::vector<double> partial(static_cast<size_t>(threads) * channels * 2, 0.0);
 #pragma omp parallel num_threads(threads)
@@ -27,11 +35,26 @@ void channelSums(int64_t rows, int64_t channels, std::vector<double>& first, std
     int thread = omp_get_thread_num(), count = omp_get_num_threads();
     double* mineFirst = partial.data() + static_cast<size_t>(thread) * channels * 2;
     double* mineSecond = mineFirst + channels;
+    std::vector<float> blockFirst(channels), blockSecond(channels);
+    float* __restrict bf = blockFirst.data();
+    float* __restrict bs = blockSecond.data();
     int64_t begin = rows * thread / count, end = rows * (thread + 1) / count;
-    for (int64_t row = begin; row < end; row++) {
+    for (int64_t blockBegin = begin; blockBegin < end; blockBegin += kBlockRows) {
+      int64_t blockEnd = std::min(end, blockBegin + kBlockRows);
+      std::fill(bf, bf + channels, 0.0f);
+      std::fill(bs, bs + channels, 0.0f);
+      for (int64_t row = blockBegin; row < blockEnd; row++) {
+        const float* __restrict pRow = p + row * channels;
+        const float* __restrict qRow = q + row * channels;
+        for (int64_t c = 0; c < channels; c++) {
+          float d = pRow[c] - pCentre[c];
+          bf[c] += d;
+          bs[c] += d * (qRow[c] - qCentre[c]);
+        }
+      }
       for (int64_t c = 0; c < channels; c++) {
-        mineFirst[c] += f(row, c);
-        mineSecond[c] += g(row, c);
+        mineFirst[c] += bf[c];
+        mineSecond[c] += bs[c];
       }
     }
   }
@@ -45,22 +68,27 @@ void channelSums(int64_t rows, int64_t channels, std::vector<double>& first, std
   }
 }
 
-/** out[r, c] = a[c] * p[r, c] + b[c] * (q[r, c] - centre[c]) + shift[c], over rows x channels. */
+/** out[r, c] = a[c] * p[r, c] + b[c] * (q[r, c] - centre[c]) + shift[c], over rows x channels, in float. */
 void affineRows(const float* p, const float* q, const std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& centre,
                 const std::vector<double>& shift, float* out, int64_t rows, int64_t channels) {
+  std::vector<float> af(a.begin(), a.end()), bf(b.begin(), b.end()), centref(centre.begin(), centre.end()), shiftf(shift.begin(), shift.end());
+  const float* __restrict aa = af.data();
+  const float* __restrict bb = bf.data();
+  const float* __restrict cc = centref.data();
+  const float* __restrict ss = shiftf.data();
 #pragma omp parallel for schedule(static) if (rows * channels >= kParallelMin)
   for (int64_t row = 0; row < rows; row++) {
-    const float* pRow = p + row * channels;
-    const float* qRow = q + row * channels;
-    float* target = out + row * channels;
-    for (int64_t c = 0; c < channels; c++) target[c] = static_cast<float>(a[c] * pRow[c] + b[c] * (qRow[c] - centre[c]) + shift[c]);
+    const float* __restrict pRow = p + row * channels;
+    const float* __restrict qRow = q + row * channels;
+    float* __restrict target = out + row * channels;
+    for (int64_t c = 0; c < channels; c++) target[c] = aa[c] * pRow[c] + bb[c] * (qRow[c] - cc[c]) + ss[c];
   }
 }
 
 /**
  * batchNormTraining(x, scale|null, offset|null, y, mean, variance, channels, epsilon): over x [rows, channels],
  * mean and variance (biased, divided by rows) of each channel, then y = offset + (x - mean) * scale /
- * sqrt(variance + epsilon). The sums are taken in double about each channel's first value (so a large
+ * sqrt(variance + epsilon). The sums are taken about each channel's first value (channelSums: float within blocks of rows, double across them; so a large
  * mean costs no precision); mean and variance are rounded to float32 before y uses them, as tfjs's
  * moments hands float32 statistics to its batchNorm.
  */
@@ -76,11 +104,7 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
   double epsilon = info[7].As<Napi::Number>().DoubleValue();
   int64_t rows = static_cast<int64_t>(length) / channels;
   std::vector<double> sum, sumSquares;
-  channelSums(rows, channels, sum, sumSquares, [&](int64_t r, int64_t c) { return static_cast<double>(x[r * channels + c]) - x[c]; },
-              [&](int64_t r, int64_t c) {
-                double d = static_cast<double>(x[r * channels + c]) - x[c];
-                return d * d;
-              });
+  channelSums(x, x, x, x, rows, channels, sum, sumSquares);
   std::vector<double> factor(channels), zero(channels, 0.0), centre(channels), shift(channels);
   for (int64_t c = 0; c < channels; c++) {
     double shifted = sum[c] / static_cast<double>(rows);
@@ -118,8 +142,8 @@ Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
   double epsilon = info[11].As<Napi::Number>().DoubleValue();
   int64_t rows = static_cast<int64_t>(length) / channels;
   std::vector<double> sumDy, sumDyCentred;
-  channelSums(rows, channels, sumDy, sumDyCentred, [&](int64_t r, int64_t c) { return static_cast<double>(dy[r * channels + c]); },
-              [&](int64_t r, int64_t c) { return static_cast<double>(dy[r * channels + c]) * (static_cast<double>(x[r * channels + c]) - mean[c]); });
+  std::vector<float> zero(channels, 0.0f);
+  channelSums(dy, zero.data(), x, mean, rows, channels, sumDy, sumDyCentred);
   std::vector<double> a(channels), b(channels), centre(channels), shift(channels);
   double n = static_cast<double>(rows);
   for (int64_t c = 0; c < channels; c++) {
