@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { after, test } from "node:test";
 import { freePort, redisAnswers } from "../../scripts/local-services.js";
 import { lenetSpec, writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
-import { getJson, inspect, postJson, startApi, startWorker, testEnv, waitFor, type RunningApi, type WorkerProcess } from "../helpers/services.js";
-
-/** A redis-server of this test's own, which it kills and restarts (keeping nothing, like production's). */
-function redisServer(port: number): { child: ChildProcess; stopped: Promise<unknown> } {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  return { child, stopped: new Promise((resolve) => child.once("exit", resolve)) };
-}
+import { getJson, inspect, postJson, redisServer, startApi, startWorker, testEnv, waitFor, type RunningApi, type WorkerProcess } from "../helpers/services.js";
 
 const fixture = writeFashionMnistFixture(2000, 100);
 const port = await freePort();

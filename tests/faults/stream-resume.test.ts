@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { after, test } from "node:test";
 import WebSocket from "ws";
 import type { StreamMessage } from "../../src/contracts/events.js";
@@ -11,6 +11,7 @@ import {
   inspect,
   openStream,
   postJson,
+  redisServer,
   startApi,
   startWorker,
   streamedSeqs,
@@ -23,11 +24,6 @@ import {
 // Watchers under faults: two API instances and a worker on a Redis of this test's own, which it
 // kills and restarts (keeping nothing). Instance 1 drops a client whose backlog passes 1 MiB;
 // instance 2 pings every 400 ms.
-function redisServer(port: number): { child: ChildProcess; stopped: Promise<unknown> } {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  return { child, stopped: new Promise((resolve) => child.once("exit", resolve)) };
-}
-
 const port = await freePort();
 let redis = redisServer(port);
 const env = testEnv({ REDIS_URL: `redis://127.0.0.1:${port}`, STREAM_POLL_MS: "500" });

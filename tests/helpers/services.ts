@@ -18,6 +18,12 @@ import { RunQueue } from "../../src/queue/run-queue.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** A redis-server of a test's own on `port`, keeping nothing on disk (as production's), for tests that kill and restart it. */
+export function redisServer(port: number): { child: ChildProcess; stopped: Promise<unknown> } {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  return { child, stopped: new Promise((resolve) => child.once("exit", resolve)) };
+}
+
 /**
  * The environment of one test: its own queue and Redis prefix, fast timers, and its own tenant
  * (TEST_TENANT) with a key (TEST_API_KEY) that the helpers below send. Limits are out of the way
