@@ -5,6 +5,27 @@ import { createModel } from "../src/training/models/create-model.js";
 import { createOptimizer } from "../src/training/optimizers/create-optimizer.js";
 import { trainStep } from "../src/training/train-classification.js";
 
+/** The networks the benches time, at the batch and image size of the issue's goals. */
+export const NETWORKS = [
+  { name: "lenet", model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
+  { name: "resnet18", model: { name: "resnet18" }, batch: 32, size: 96 },
+  { name: "densenet", model: { name: "densenet" }, batch: 32, size: 96 },
+] as const;
+export type Network = (typeof NETWORKS)[number];
+
+/**
+ * Kernel milliseconds of a tf.profile, by kernel name, most expensive first. Fused ops appear both
+ * as the op ("fusedConv2d__op") and as their kernel: only kernels are counted.
+ */
+export function kernelTimes(profile: { kernels: { name: string; kernelTimeMs: number | { error: string } | Promise<number | { error: string }> }[] }): { byKernel: [string, number][]; total: number } {
+  const times = new Map<string, number>();
+  for (const kernel of profile.kernels) {
+    if (!kernel.name.endsWith("__op")) times.set(kernel.name, (times.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
+  }
+  const byKernel = [...times].sort((a, b) => b[1] - a[1]);
+  return { byKernel, total: byKernel.reduce((sum, [, ms]) => sum + ms, 0) };
+}
+
 /**
  * A network ready for timed training steps, as the worker runs them (its trainStep, Adam 0.001), on
  * one fixed batch of random images [batch, size, size, 1] and labels: `step()` runs one.

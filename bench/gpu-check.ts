@@ -6,15 +6,10 @@
 // Usage: node --import tsx bench/gpu-check.ts [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py] [--device cuda] [--steps N]
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
-import { trainStep } from "../src/training/train-classification.js";
 import { setUpWebGpu } from "../src/training/webgpu-backend.js";
-import { randomDataStep } from "./convnet-step.js";
+import { NETWORKS, randomDataStep, type Network } from "./convnet-step.js";
 
-const NETWORKS = [
-  { name: "lenet", model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
-  { name: "resnet18", model: { name: "resnet18" }, batch: 32, size: 96 },
-] as const;
-type Network = (typeof NETWORKS)[number];
+const GPU_NETWORKS = NETWORKS.filter((network) => network.name !== "densenet");
 
 const option = (flag: string) => {
   const index = process.argv.lastIndexOf(flag); // the last one wins: gpu-check.sh's defaults come first
@@ -29,17 +24,17 @@ const device = option("--device") ?? "cuda";
 
 /** Samples per second of `network` on the current backend: two warm-up steps (shader compilation), then `seconds` of steps. */
 async function measure(network: Network) {
-  const { model, params, optimizer, batch } = randomDataStep(network);
+  const { model, optimizer, batch, step } = randomDataStep(network);
   try {
     const warmStarted = performance.now();
-    const first = await trainStep(model, params, optimizer, 0.001, batch);
+    const first = await step();
     const firstStepSeconds = (performance.now() - warmStarted) / 1000;
-    await trainStep(model, params, optimizer, 0.001, batch);
+    await step();
     let steps = 0;
     let last = first;
     const started = performance.now();
     while (fixedSteps !== undefined ? steps < fixedSteps : steps < 3 || (performance.now() - started) / 1000 < seconds) {
-      last = await trainStep(model, params, optimizer, 0.001, batch);
+      last = await step();
       steps++;
     }
     const elapsed = (performance.now() - started) / 1000;
@@ -69,7 +64,7 @@ const webgpu = await setUpWebGpu({ allowFallbackAdapter: true });
 if ("reason" in webgpu) {
   // Still worth PyTorch's numbers: a device call is scarce.
   console.log(`GPU-CHECK no webgpu: ${webgpu.reason}`);
-  for (const network of NETWORKS.filter((n) => !only || only.includes(n.name))) {
+  for (const network of GPU_NETWORKS.filter((n) => !only || only.includes(n.name))) {
     console.log(`GPU-CHECK ${JSON.stringify({ network: network.name, batch: network.batch, size: network.size, webgpu: null, pytorch: pytorchScript ? pytorch(network) : null, device })}`);
   }
   process.exit(2);
@@ -78,7 +73,7 @@ if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') f
 await tf.ready();
 console.log(`GPU-CHECK adapter: ${webgpu.versions.webgpuAdapter}${webgpu.gpu ? "" : " (NOT a GPU: fallback adapter)"}; tfjs ${tf.version_core}, node ${process.versions.node}`);
 console.log("network               | webgpu samples/s (steps, first step s, loss first->last) | PyTorch samples/s | webgpu / PyTorch");
-for (const network of NETWORKS.filter((n) => !only || only.includes(n.name))) {
+for (const network of GPU_NETWORKS.filter((n) => !only || only.includes(n.name))) {
   const ours = await measure(network);
   const theirs = pytorchScript ? pytorch(network) : { error: "not run (no --pytorch)" };
   const label = `${network.name} b${network.batch} ${network.size}px`.padEnd(21);

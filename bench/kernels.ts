@@ -15,8 +15,7 @@ import { oneDnnKernels } from "../src/training/kernels/onednn-kernels.js";
 import { withFallback } from "../src/training/kernels/onednn-host.js";
 import { spawnSync } from "node:child_process";
 import { initBackend } from "../src/training/backend.js";
-import { trainStep } from "../src/training/train-classification.js";
-import { randomDataStep } from "./convnet-step.js";
+import { kernelTimes, NETWORKS, randomDataStep } from "./convnet-step.js";
 
 const repeats = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 3);
 const stockStep = !process.argv.includes("--no-stock-step");
@@ -148,22 +147,14 @@ async function leNetStep(label: string, steps: number): Promise<void> {
   const start = performance.now();
   for (let i = 0; i < steps; i++) step();
   const seconds = (performance.now() - start) / 1000;
-  const byKernel = new Map<string, number>();
-  for (const kernel of profile.kernels) byKernel.set(kernel.name, (byKernel.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
-  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  const top = [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  const { byKernel, total } = kernelTimes(profile);
+  const top = byKernel.slice(0, 6);
   console.log(`${label.padEnd(16)}${((batch * steps) / seconds).toFixed(1).padStart(10)} samples/s   top kernels of one step (${total.toFixed(0)} ms): ` + top.map(([name, ms]) => `${name} ${((100 * ms) / total).toFixed(0)}%`).join(", "));
   tf.dispose([images, labels]);
   optimizer.dispose();
   model.dispose();
 }
 
-/** Networks of --networks, at the batch and size of bench/throughput.ts. */
-const NETWORKS: Record<string, { model: object; batch: number; size: number }> = {
-  lenet: { model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
-  resnet18: { model: { name: "resnet18" }, batch: 32, size: 96 },
-  densenet: { model: { name: "densenet" }, batch: 32, size: 96 },
-};
 
 /** Prints, per network and engine (onednn, wasm), samples/s and the top kernels of one step. */
 async function profileNetworks(names: string[]): Promise<void> {
@@ -177,21 +168,17 @@ async function profileNetworks(names: string[]): Promise<void> {
 }
 
 async function profileOne(engine: "onednn" | "wasm", name: string): Promise<void> {
-  const network = NETWORKS[name]!;
+  const network = NETWORKS.find((candidate) => candidate.name === name)!;
   await initBackend(engine, () => undefined);
-  const { model, params, optimizer, batch } = randomDataStep(network);
-  const step = () => trainStep(model, params, optimizer, 0.001, batch);
+  const { step } = randomDataStep(network);
   await step(); // warm-up: primitives and optimizer slots
   const profile = await tf.profile(async () => void (await step()));
   const started = performance.now();
   const steps = 3;
   for (let i = 0; i < steps; i++) await step();
   const rate = (network.batch * steps) / ((performance.now() - started) / 1000);
-  const byKernel = new Map<string, number>();
-  // Fused ops appear both as the op ("fusedConv2d__op") and as their kernel; count kernels only.
-  for (const kernel of profile.kernels.filter((k) => !k.name.endsWith("__op"))) byKernel.set(kernel.name, (byKernel.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
-  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  const top = [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const { byKernel, total } = kernelTimes(profile);
+  const top = byKernel.slice(0, 8);
   console.log(`${name.padEnd(9)} ${engine.padEnd(7)} ${rate.toFixed(1).padStart(8)} samples/s   one step ${total.toFixed(0)} ms: ${top.map(([kernel, ms]) => `${kernel} ${ms.toFixed(0)}`).join(", ")}`);
 }
 

@@ -8,15 +8,8 @@
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/training/backend.js";
-import { trainStep } from "../src/training/train-classification.js";
-import { randomDataStep } from "./convnet-step.js";
+import { NETWORKS, randomDataStep, type Network } from "./convnet-step.js";
 
-const NETWORKS = [
-  { name: "lenet", model: { name: "lenet", batchNorm: "scratch" }, batch: 256, size: 28 },
-  { name: "resnet18", model: { name: "resnet18" }, batch: 32, size: 96 },
-  { name: "densenet", model: { name: "densenet" }, batch: 32, size: 96 },
-] as const;
-type Network = (typeof NETWORKS)[number];
 
 const option = (flag: string) => {
   const index = process.argv.indexOf(flag);
@@ -31,15 +24,15 @@ async function measure(backend: string, network: Network, seconds: number): Prom
   } else {
     await initBackend(backend as "cpu" | "wasm" | "tensorflow" | "webgpu", () => undefined);
   }
-  const { model, params, optimizer, batch } = randomDataStep(network);
+  const { step } = randomDataStep(network);
   const warmStarted = performance.now();
-  await trainStep(model, params, optimizer, 0.001, batch);
+  await step();
   const warmup = (performance.now() - warmStarted) / 1000;
   let steps = 0;
   const started = performance.now();
   // At least two timed steps unless one step alone outlasts the budget (then the warm-up step is the estimate).
   while (warmup < seconds && (steps < 2 || (performance.now() - started) / 1000 < seconds)) {
-    await trainStep(model, params, optimizer, 0.001, batch);
+    await step();
     steps++;
   }
   const elapsed = steps > 0 ? (performance.now() - started) / 1000 : warmup;
