@@ -39,16 +39,19 @@ export function shareConcurrency(limit: number) {
   };
 }
 
+/** Puts a job its Worker holds back at the front of its queue, without using an attempt. */
+export async function requeue(job: Job, token: string | undefined): Promise<never> {
+  await job.moveToWait(token);
+  throw new WaitingError();
+}
+
 /**
  * A Worker's processor that runs `process` only within the gate: a job fetched while the gate is
  * full goes back to the front of its queue (WaitingError: no attempt used).
  */
 export function gated<T>(gate: ReturnType<typeof shareConcurrency>, process: (job: Job, token?: string) => Promise<T>) {
   return async (job: Job, token?: string): Promise<T> => {
-    if (!gate.tryAcquire()) {
-      await job.moveToWait(token);
-      throw new WaitingError();
-    }
+    if (!gate.tryAcquire()) return requeue(job, token);
     try {
       return await process(job, token);
     } finally {

@@ -1,4 +1,4 @@
-import { WaitingError, Worker, type Job } from "bullmq";
+import { Worker, type Job } from "bullmq";
 import type { Config } from "../src/config/config.js";
 import { createCheckpointsRepository } from "../src/persistence/checkpoints-repository.js";
 import { createMetricsRepository } from "../src/persistence/metrics-repository.js";
@@ -8,7 +8,7 @@ import { createLiveEventPublisher, LiveEventHub } from "../src/queue/live-events
 import { reconcileQueuedRuns, reconcileRunningRuns } from "../src/queue/reconciler.js";
 import { closeRedis, createRedis, withDeadline } from "../src/queue/redis.js";
 import { laneQueueName, RunQueue } from "../src/queue/run-queue.js";
-import { gated, shareConcurrency } from "./shared-concurrency.js";
+import { gated, requeue, shareConcurrency } from "./shared-concurrency.js";
 import { loadAirfoil, type RegressionData } from "../src/training/airfoil.js";
 import { initBackend, type BackendInfo } from "../src/training/backend.js";
 import { loadFashionMnist, type ImageData } from "../src/training/fashion-mnist.js";
@@ -71,11 +71,7 @@ export async function startWorkerService(config: Config, log: Logger): Promise<W
       laneQueueName(config.QUEUE_NAME, lane),
       gated(gate, async (job: Job, token?: string) => {
         const result = await processor.process(job.data);
-        if (result === "handed-off") {
-          await job.moveToWait(token);
-          throw new WaitingError();
-        }
-        return result;
+        return result === "handed-off" ? requeue(job, token) : result;
       }),
       {
         connection: queueConnection,

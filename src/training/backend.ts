@@ -9,8 +9,6 @@ export type BackendPreference = "auto" | "cpu" | "wasm" | "tensorflow" | "onednn
 export interface BackendOptions {
   /** The oneDNN addon to load (default: build/Release/lossline_onednn.node, built by `npm install`). */
   oneDnnAddonPath?: string;
-  /** Threads for the oneDNN addon (default: os.availableParallelism()). */
-  threads?: number;
   /** WORKER_ACCELERATOR: with "gpu", `auto` tries webgpu on a GPU adapter after tfjs-node-gpu. */
   accelerator?: "cpu" | "gpu";
 }
@@ -64,7 +62,7 @@ interface BackendChoice {
 }
 
 async function chooseBackend(preference: BackendPreference, options: BackendOptions, log: (message: string) => void): Promise<BackendChoice> {
-  const loadOneDnn = () => loadOneDnnAddon(options.oneDnnAddonPath ?? DEFAULT_ONEDNN_ADDON_PATH, options.threads ?? availableParallelism());
+  const loadOneDnn = () => loadOneDnnAddon(options.oneDnnAddonPath ?? DEFAULT_ONEDNN_ADDON_PATH, availableParallelism());
   if (preference === "cpu") return { name: "cpu", gpu: false, reason: "TF_BACKEND=cpu" };
   if (preference === "webgpu") {
     // Forced, it runs even on a fallback (software) adapter, but only a real GPU counts as one.
@@ -93,11 +91,10 @@ async function chooseBackend(preference: BackendPreference, options: BackendOpti
     return { name: "tensorflow", gpu: false, reason: `${preference === "auto" ? "auto" : "TF_BACKEND=tensorflow"}: @tensorflow/tfjs-node loaded` };
   }
   if (preference === "tensorflow") throw new Error("TF_BACKEND=tensorflow but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads");
-  if (preference === "auto") {
-    const loaded = loadOneDnn();
-    if (loaded.addon) return { name: "cpu", gpu: false, reason: "auto: no native TensorFlow binding; the oneDNN addon loaded", oneDnn: loaded.addon };
-    log(`oneDNN addon not loaded, falling back to wasm: ${loaded.error}`);
-  }
+  // Only "auto" is left here: every other preference returned or threw above.
+  const loaded = loadOneDnn();
+  if (loaded.addon) return { name: "cpu", gpu: false, reason: "auto: no native TensorFlow binding; the oneDNN addon loaded", oneDnn: loaded.addon };
+  log(`oneDNN addon not loaded, falling back to wasm: ${loaded.error}`);
   if (await loadWasm()) return { name: "wasm", gpu: false, reason: "auto: no native TensorFlow binding nor oneDNN addon; wasm (XNNPACK) is the fastest backend present" };
   return { name: "cpu", gpu: false, reason: "auto: neither a native TensorFlow binding nor @tensorflow/tfjs-backend-wasm is installed" };
 }

@@ -68,12 +68,9 @@ export function decodeCheckpoint(blob: Buffer): TrainingCheckpoint {
   return { ...header, weights, optimizer: { step: header.optimizer.step, tensors } };
 }
 
-/** The model's weights as arrays, in the order setWeights takes them. */
-export async function readWeights(model: tf.LayersModel): Promise<TrainingCheckpoint["weights"]> {
+/** Tensors' values as arrays, in order: a layers model's `weights.map((w) => w.read())`, or plain variables. */
+export async function readWeights(tensors: tf.Tensor[]): Promise<TrainingCheckpoint["weights"]> {
   const weights: TrainingCheckpoint["weights"] = [];
-  for (const weight of model.weights) {
-    const value = weight.read();
-    weights.push({ shape: value.shape, values: (await value.data()) as Float32Array });
-  }
+  for (const value of tensors) weights.push({ shape: value.shape, values: (await value.data()) as Float32Array });
   return weights;
 }

@@ -10,7 +10,7 @@ export interface LossReporter {
   addBatch(batchSize: number): boolean;
 }
 
-/** `samplesSeen`: where a resumed loop starts counting. */
+/** `samplesSeenBefore`: where a resumed loop starts counting. */
 export function createLossReporter(every: number, samplesSeenBefore = 0): LossReporter {
   let samplesSeen = samplesSeenBefore;
   return {

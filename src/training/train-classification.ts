@@ -53,7 +53,7 @@ export async function trainClassification(
     ...at,
     scheduleSteps: learningRate.t - 1,
     sums: { ...sums },
-    weights: await readWeights(model),
+    weights: await readWeights(model.weights.map((weight) => weight.read())),
     optimizer: await optimizer.saveState(params),
   });
 

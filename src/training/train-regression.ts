@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { RegressionSpec } from "../contracts/job-spec.js";
 import type { RegressionData } from "./airfoil.js";
-import type { TrainingCheckpoint } from "./checkpoint.js";
+import { readWeights, type TrainingCheckpoint } from "./checkpoint.js";
 import { createLinearModel, squaredLoss, type LinearModel } from "./linear-regression.js";
 import { batchSizes, createLossReporter } from "./loss-reporter.js";
 import { baseLearningRate, createOptimizer } from "./optimizers/create-optimizer.js";
@@ -44,7 +44,7 @@ export async function trainRegression(
     nextSeq: seq,
     scheduleSteps: learningRate.t - 1,
     sums: {},
-    weights: await Promise.all(model.params.map(async (param) => ({ shape: param.shape, values: (await param.data()) as Float32Array }))),
+    weights: await readWeights(model.params),
     optimizer: await optimizer.saveState(model.params),
   });
 
@@ -71,7 +71,6 @@ export async function trainRegression(
       for (let t = 0; t < resumeFrom.scheduleSteps; t++) learningRate.next();
     } else if (!Number.isFinite(await evaluate(true))) return diverged(lastLoss, 0);
     for (; at.epoch <= spec.epochs; at.epoch++, at.batchesDone = 0) {
-      const epoch = at.epoch;
       const epochStarted = performance.now();
       const epochRandom = createRandom(spec.seed, at.epochRandomState);
       const order = epochRandom.permutation(data.examples);
@@ -93,7 +92,7 @@ export async function trainRegression(
       const epochLoss = await evaluate(false);
       if (!Number.isFinite(epochLoss)) return diverged(epochLoss, reporter.samplesSeen);
       progress.onEpoch({
-        epoch,
+        epoch: at.epoch,
         loss: epochLoss,
         trainAccuracy: null,
         testAccuracy: null,

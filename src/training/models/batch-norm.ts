@@ -63,12 +63,12 @@ export class ScratchBatchNorm extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       if (kwargs["training"] !== true) return this.normalize(x, this.movingMean.read(), this.movingVar.read());
-      // Every axis but the last: the batch (2-D), or the batch, height and width (4-D).
       const fused = batchNormTraining(x, this.gamma.read(), this.beta.read(), this.epsilon);
       if (fused) {
         this.updateMovingStatistics(fused.mean, fused.variance);
         return fused.y;
       }
+      // Every axis but the last: the batch (2-D), or the batch, height and width (4-D).
       const axes = x.shape.slice(0, -1).map((_, axis) => axis);
       const mean = x.mean(axes);
       const variance = x.sub(mean).square().mean(axes);
