@@ -12,6 +12,8 @@ import {
   openStream,
   postJson,
   redisServer,
+  sample,
+  scrapeMetrics,
   startApi,
   startWorker,
   streamedSeqs,
@@ -40,8 +42,7 @@ after(async () => {
 
 /** Open run streams on an instance, from its own /metrics. */
 async function streamsOpen(api: RunningApi): Promise<number> {
-  const text = await (await fetch(`${api.baseUrl}/metrics`, { headers: { authorization: `Bearer ${env.METRICS_TOKEN}` } })).text();
-  return Number(/^lossline_websocket_clients (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+  return sample((await scrapeMetrics(api.baseUrl, env.METRICS_TOKEN!)).text, "lossline_websocket_clients") ?? Number.NaN;
 }
 
 /** A client that reads until it has seen seq `upTo`, then hangs up: the seqs it got. */

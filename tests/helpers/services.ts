@@ -252,3 +252,21 @@ export async function ownerFor(env: Record<string, string>) {
   const { tenantId } = await ensureTenantKey(env.TEST_TENANT!, env.TEST_API_KEY!);
   return { tenantId, tenantName: env.TEST_TENANT!, maxActiveRuns: 1_000_000 };
 }
+
+/** GET /metrics with the operator's token; asserts a 200. */
+export async function scrapeMetrics(baseUrl: string, token: string): Promise<{ contentType: string | null; text: string }> {
+  const response = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(response.status, 200);
+  return { contentType: response.headers.get("content-type"), text: await response.text() };
+}
+
+/** The value of the Prometheus sample `name{labels}` (labels in any order), or undefined when the scrape has none. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const present = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
+  }
+  return undefined;
+}

@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import WebSocket from "ws";
 import { SCRAPE_DEADLINE_MS } from "../../src/api/metrics.js";
 import { freePort } from "../../scripts/local-services.js";
-import { airfoilSpec, authHeader, getJson, inspect, postJson, startApi, testEnv, waitFor, type RunningApi } from "../helpers/services.js";
+import { airfoilSpec, authHeader, getJson, inspect, postJson, sample, scrapeMetrics, startApi, testEnv, waitFor, type RunningApi } from "../helpers/services.js";
 
 // One API on this file's own queue, and no worker: a submitted run stays queued until canceled.
 const env = testEnv();
@@ -20,22 +20,8 @@ after(async () => {
   await db.close();
 });
 
-async function scrape(baseUrl = api.baseUrl, token = env.METRICS_TOKEN): Promise<{ contentType: string | null; text: string }> {
-  const response = await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  assert.equal(response.status, 200);
-  return { contentType: response.headers.get("content-type"), text: await response.text() };
-}
-
-/** The value of the sample `name{labels}` (labels in any order), or undefined when the scrape has none. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const present = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => present[key] === value)) return Number(match[3]);
-  }
-  return undefined;
-}
+/** This file's instance's /metrics (or `baseUrl`'s), with the operator's token. */
+const scrape = (baseUrl = api.baseUrl, token = env.METRICS_TOKEN!) => scrapeMetrics(baseUrl, token);
 
 const FAMILIES = [
   ["lossline_http_request_duration_seconds", "histogram"],

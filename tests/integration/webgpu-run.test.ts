@@ -5,10 +5,9 @@
 // WebGPU adapter; .ci/run installs lavapipe so that CI runs it.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import type { StreamMessage } from "../../src/contracts/events.js";
 import { createWebGpuRuntime } from "../../src/training/webgpu-backend.js";
 import { lenetSpec, writeFashionMnistFixture } from "../helpers/fashion-mnist-fixture.js";
-import { airfoilSpec, getJson, inspect, openStream, postJson, startApi, startWorker, testEnv, type RunningApi, type WorkerProcess } from "../helpers/services.js";
+import { airfoilSpec, getJson, inspect, runToEnd, startApi, startWorker, testEnv, type RunningApi, type WorkerProcess } from "../helpers/services.js";
 
 const found = await createWebGpuRuntime().probe();
 const skip = found.adapter ? false : `no WebGPU adapter: ${found.reason}`;
@@ -41,21 +40,17 @@ after(async () => {
   fixture.remove();
 });
 
-async function runToEnd(api: RunningApi, body: unknown = spec) {
-  const submitted = await postJson(api.baseUrl, "/v1/runs", body);
-  assert.equal(submitted.status, 202, JSON.stringify(submitted.json));
-  const stream = openStream(api.wsUrl, submitted.json.id);
-  await stream.closed;
-  const end = stream.messages.at(-1)! as Extract<StreamMessage, { type: "end" }>;
-  assert.equal(end.type, "end", JSON.stringify(stream.messages.slice(-3)));
+/** Runs `body` to its end (the shared helper), which must be success: its losses and stored run. */
+async function runToSuccess(api: RunningApi, body: unknown = spec) {
+  const { id, messages, end } = await runToEnd(api, body);
   assert.equal(end.status, "succeeded", end.reason ?? undefined);
-  const losses = stream.messages.flatMap((m) => (m.type === "points" ? m.points.map((p) => p.value) : []));
-  const run = (await getJson(api.baseUrl, `/v1/runs/${submitted.json.id}`)).json;
+  const losses = messages.flatMap((m) => (m.type === "points" ? m.points.map((p) => p.value) : []));
+  const run = (await getJson(api.baseUrl, `/v1/runs/${id}`)).json;
   return { losses, run };
 }
 
 test("LeNet-BN trains through the service on webgpu: points stream, the run records the adapter, losses match cpu within 1e-3", { skip }, async (t) => {
-  const [onGpu, onCpu] = await Promise.all([runToEnd(webgpu.api), runToEnd(cpu.api)]);
+  const [onGpu, onCpu] = await Promise.all([runToSuccess(webgpu.api), runToSuccess(cpu.api)]);
   assert.equal(onGpu.run.backend, "webgpu");
   assert.equal(onCpu.run.backend, "cpu");
   assert.match(onGpu.run.versions.webgpuAdapter, /\S/, "the adapter is recorded");
@@ -74,7 +69,7 @@ test("LeNet-BN trains through the service on webgpu: points stream, the run reco
 
 test("a regression job trains on webgpu too (a GPU worker serves the cpu lane): its losses match cpu within 1e-4", { skip }, async () => {
   const regression = airfoilSpec({ batchSize: 100, epochs: 1 });
-  const [onGpu, onCpu] = await Promise.all([runToEnd(webgpu.api, regression), runToEnd(cpu.api, regression)]);
+  const [onGpu, onCpu] = await Promise.all([runToSuccess(webgpu.api, regression), runToSuccess(cpu.api, regression)]);
   assert.equal(onGpu.run.backend, "webgpu");
   assert.equal(onGpu.losses.length, onCpu.losses.length);
   onGpu.losses.forEach((loss, i) => assert.ok(Math.abs(loss - onCpu.losses[i]!) < 1e-4, `point ${i}: webgpu ${loss}, cpu ${onCpu.losses[i]}`));
