@@ -72,9 +72,10 @@ Napi::Value PoolBackward(const Napi::CallbackInfo& info) {
       dnnl::pooling_backward::desc desc(geometry.kind, geometry.src, geometry.dst, geometry.strides, geometry.kernel, geometry.padL, geometry.padR);
       dnnl::pooling_backward::primitive_desc pd(desc, ctx.engine, forwardPd);
       PoolBackwardRecord made;
-      made.forward = dnnl::pooling_forward(forwardPd);
       made.backward = dnnl::pooling_backward(pd);
       if (geometry.kind == algorithm::pooling_max) {
+        // Only max pooling's backward needs the forward again (for its workspace of argmax indices).
+        made.forward = dnnl::pooling_forward(forwardPd);
         made.workspace = memory(forwardPd.workspace_desc(), ctx.engine);
         made.scratchDst = memory(geometry.dst, ctx.engine);
       }

@@ -36,7 +36,7 @@ export interface AccessControlOptions {
 }
 
 /** The data needs a tenant's key and the metrics the operator's token; health checks, the dashboard's files and the API docs need neither. */
-export const requiresKey = (path: string) => path.startsWith("/v1/") || path === "/metrics";
+const requiresKey = (path: string) => path.startsWith("/v1/") || path === "/metrics";
 
 const sameSecret = (a: string, b: string) => {
   const [x, y] = [createHash("sha256").update(a).digest(), createHash("sha256").update(b).digest()];

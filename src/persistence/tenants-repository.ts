@@ -14,7 +14,7 @@ export interface Caller {
   maxActiveRuns: number | null;
 }
 
-export interface TenantLimits {
+interface TenantLimits {
   rateLimitPerMinute?: number | null;
   maxActiveRuns?: number | null;
 }
@@ -28,7 +28,7 @@ export const hashApiKey = (key: string) => createHash("sha256").update(key, "utf
 export const generateApiKey = () => `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
 
 /** The part of a key shown in listings: enough to tell keys apart, far too little to use. */
-export const keyPrefix = (key: string) => key.slice(0, KEY_PREFIX.length + 8);
+const keyPrefix = (key: string) => key.slice(0, KEY_PREFIX.length + 8);
 
 export type TenantsRepository = ReturnType<typeof createTenantsRepository>;
 

@@ -9,7 +9,7 @@ import type { AnyKernel } from "./onednn-host.js";
  * op code (native/elementwise.cc) computing, in tfjs's float32 order:
  * Relu: a * step(b) (tfjs: mul(dy, step(x))); Sigmoid: a * (b * (1 - b)) (tfjs: mul(dy, mul(y, sub(1, y)))).
  */
-export const ACTIVATION_GRADIENTS = {
+const ACTIVATION_GRADIENTS = {
   Relu: { kernelName: "LosslineReluGrad", op: 7 },
   Sigmoid: { kernelName: "LosslineSigmoidGrad", op: 8 },
 } as const;

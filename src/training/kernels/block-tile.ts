@@ -23,12 +23,15 @@ export function blockTile(stock: TileKernel): TileKernel {
     const out = wasm.makeOutput(x.shape.map((dim, axis) => dim * attrs.reps[axis]!), x.dtype);
     const source = wasm.typedArrayFromHeap(x); // taken after makeOutput, which may grow the heap
     const target = wasm.typedArrayFromHeap(out);
-    target.set(source, 0);
-    for (let filled = source.length; filled < target.length; filled *= 2) {
-      target.copyWithin(filled, 0, Math.min(filled, target.length - filled));
-    }
+    repeatInto(source, target);
     return out;
   };
+}
+
+/** Fills `target` with `source` end to end: one copy, then doubling with copyWithin. */
+export function repeatInto(source: tf.TypedArray, target: tf.TypedArray): void {
+  target.set(source, 0);
+  for (let filled = source.length; filled < target.length; filled *= 2) target.copyWithin(filled, 0, Math.min(filled, target.length - filled));
 }
 
 /** True when every tiled axis (rep > 1) has size 1 and comes before every axis of size > 1. */

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OneDnnAddon } from "./onednn-addon.js";
+import { isBlockRepeat, repeatInto } from "./block-tile.js";
 import { cpuOutput, cpuValues, type NativeKernel, product, uninitialized } from "./onednn-host.js";
 
 /** Row-major strides of `shape`, in elements. */
@@ -128,13 +129,10 @@ export function blockRepeatTile(): NativeKernel {
     const x = inputs.x!;
     const values = cpuValues(backend, x);
     const reps = attrs.reps as number[];
-    const firstData = x.shape.findIndex((dim) => dim > 1);
-    const dataStart = firstData === -1 ? x.shape.length : firstData;
-    if (!values || values.length === 0 || !reps.every((rep, axis) => rep === 1 || axis < dataStart)) return undefined;
+    if (!values || !isBlockRepeat(x.shape, reps)) return undefined;
     const outShape = x.shape.map((dim, axis) => dim * reps[axis]!);
     const out = uninitialized(product(outShape));
-    out.set(values, 0);
-    for (let filled = values.length; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
+    repeatInto(values, out);
     return cpuOutput(backend, outShape, out);
   };
 }

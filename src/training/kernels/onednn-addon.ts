@@ -63,7 +63,7 @@ export interface OneDnnAddon {
 /** Where scripts/build-native.mjs leaves the addon, from this file's folder. */
 export const DEFAULT_ONEDNN_ADDON_PATH = fileURLToPath(new URL("../../../build/Release/lossline_onednn.node", import.meta.url));
 
-export type OneDnnLoad = { addon: OneDnnAddon; error?: undefined } | { addon?: undefined; error: string };
+type OneDnnLoad = { addon: OneDnnAddon; error?: undefined } | { addon?: undefined; error: string };
 
 /** Loads the addon at `path` and sets its thread count; an error line (never a throw) where it cannot. */
 export function loadOneDnnAddon(path: string, threads: number): OneDnnLoad {

@@ -1,20 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
+import type { ConvAttrs } from "./conv-geometry.js";
 import type { OneDnnAddon } from "./onednn-addon.js";
 import { activationCode, cpuOutput, cpuValues, type NativeKernel, product, uninitialized } from "./onednn-host.js";
 
 type Shape4 = [number, number, number, number];
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: "same" | "valid" | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: "NHWC" | "NCHW";
-  dilations?: number | [number, number];
-  dimRoundingMode?: "floor" | "round" | "ceil";
-}
 
 /** The addon's convolution geometry (see OneDnnAddon.conv2dForward) from tfjs's conv info. */
-function convGeometry(info: Conv2DInfo): Int32Array {
+function addonGeometry(info: Conv2DInfo): Int32Array {
   const { top, left, bottom, right } = info.padInfo;
   return Int32Array.of(
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
@@ -44,7 +38,7 @@ export function conv2d(addon: OneDnnAddon): NativeKernel {
     const info = convInfo(x!.shape, filter!.shape, attrs as unknown as ConvAttrs);
     if (!info || (biasValues && biasValues.length !== info.outChannels)) return undefined;
     const y = uninitialized(product(info.outShape));
-    addon.conv2dForward(xValues, filterValues, biasValues, y, convGeometry(info), activation, Number(attrs.leakyreluAlpha ?? 0.2));
+    addon.conv2dForward(xValues, filterValues, biasValues, y, addonGeometry(info), activation, Number(attrs.leakyreluAlpha ?? 0.2));
     return cpuOutput(backend, info.outShape, y);
   };
 }
@@ -58,7 +52,7 @@ export function conv2dBackpropInput(addon: OneDnnAddon): NativeKernel {
     const info = convInfo(inputShape, inputs.filter!.shape, attrs as unknown as ConvAttrs);
     if (!dyValues || !filterValues || !info) return undefined;
     const dx = uninitialized(product(inputShape));
-    addon.conv2dBackwardData(dyValues, filterValues, dx, convGeometry(info));
+    addon.conv2dBackwardData(dyValues, filterValues, dx, addonGeometry(info));
     return cpuOutput(backend, inputShape, dx);
   };
 }
@@ -72,7 +66,7 @@ export function conv2dBackpropFilter(addon: OneDnnAddon): NativeKernel {
     const info = convInfo(inputs.x!.shape, filterShape, attrs as unknown as ConvAttrs);
     if (!xValues || !dyValues || !info) return undefined;
     const dFilter = uninitialized(product(filterShape));
-    addon.conv2dBackwardWeights(xValues, dyValues, dFilter, convGeometry(info));
+    addon.conv2dBackwardWeights(xValues, dyValues, dFilter, addonGeometry(info));
     return cpuOutput(backend, filterShape, dFilter);
   };
 }

@@ -48,10 +48,12 @@ export function withFallback(native: NativeKernel, stock: AnyKernel): AnyKernel 
   };
 }
 
-/** Activation codes of the addon's post-ops (native/onednn-context.h); undefined: not supported natively. */
+/** Activation codes of the addon's post-ops (native/onednn-context.h). */
+const ACTIVATION_CODES: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 };
+
+/** The addon's code for a fused activation; undefined: not supported natively. */
 export function activationCode(name: unknown): number | undefined {
-  const codes: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, sigmoid: 4, leakyrelu: 5 };
-  return typeof name === "string" ? codes[name] : name === undefined || name === null ? 0 : undefined;
+  return typeof name === "string" ? ACTIVATION_CODES[name] : name === undefined || name === null ? 0 : undefined;
 }
 
-export const product = (values: readonly number[]) => values.reduce((a, b) => a * b, 1);
+export { sizeOf as product } from "./kernel-host.js";
