@@ -23,6 +23,15 @@ echo "node $("$root/bin/node" --version), $("$python" --version 2>&1)"
 
 echo "== Vulkan"
 libraries="$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null)"
+# A GPU machine without the GL vendor-neutral libraries (glvnd) cannot use the NVIDIA driver's
+# Vulkan ICD: unpack the packed .debs into / there (as root, on a lent machine only: never in the smoke test).
+if [ -z "${GPU_CHECK_SMOKE:-}" ] && [ "$(id -u)" = 0 ] && command -v nvidia-smi >/dev/null \
+  && [ -d "$root/debs" ] && ! { grep -q "libGLdispatch.so.0 " <<<"$libraries" && grep -q "libEGL.so.1 " <<<"$libraries" && grep -q "libGLX.so.0 " <<<"$libraries" && grep -q "libvulkan.so.1 " <<<"$libraries"; }; then
+  for deb in "$root"/debs/*.deb; do dpkg -x "$deb" /; done
+  ldconfig
+  libraries="$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null)"
+  echo "unpacked $(ls "$root/debs" | wc -l) GL/Vulkan .debs (the machine had no glvnd)"
+fi
 # The machine's own loader when it has one, else the packed one.
 if [ -n "${GPU_CHECK_PACKED_LOADER:-}" ] || ! grep -q 'libvulkan.so.1 ' <<<"$libraries"; then
   export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -30,23 +39,33 @@ if [ -n "${GPU_CHECK_PACKED_LOADER:-}" ] || ! grep -q 'libvulkan.so.1 ' <<<"$lib
 else
   echo "Vulkan loader: the machine's"
 fi
-# The NVIDIA driver's Vulkan ICD lives in libGLX_nvidia.so.0; a container started without the
-# `graphics` capability may lack its JSON manifest (or the library: then there is no Vulkan here).
+[ -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json ] \
+  && export __EGL_VENDOR_LIBRARY_FILENAMES="${__EGL_VENDOR_LIBRARY_FILENAMES:-/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json}"
+# The NVIDIA driver's Vulkan ICD lives in libGLX_nvidia.so.0. Containers put its JSON manifest in
+# different places, or none (then we write one): try each until Dawn finds a GPU adapter.
 if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${GPU_CHECK_SMOKE:-}" ]; then
-  manifest="$(ls /etc/vulkan/icd.d/nvidia*.json /usr/share/vulkan/icd.d/nvidia*.json /usr/local/share/vulkan/icd.d/nvidia*.json 2>/dev/null | head -n 1)"
-  if [ -n "$manifest" ]; then
-    echo "ICD manifest: $manifest"
+  candidates="$(ls /usr/local/nvidia/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json /usr/share/vulkan/icd.d/nvidia*.json /usr/local/share/vulkan/icd.d/nvidia*.json 2>/dev/null)"
+  glx="$(awk '/libGLX_nvidia.so.0 / {print $NF; exit}' <<<"$libraries")"
+  [ -z "$glx" ] && glx="$(ls /usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0 /usr/lib64/libGLX_nvidia.so.0 /usr/local/nvidia/lib64/libGLX_nvidia.so.0 2>/dev/null | head -n 1)"
+  if [ -n "$glx" ]; then
+    printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$glx" > "$work/nvidia_icd.json"
+    candidates="$candidates $work/nvidia_icd.json"
+  fi
+  chosen=""
+  for manifest in $candidates; do
+    probe="$(VK_ICD_FILENAMES="$manifest" VK_DRIVER_FILES="$manifest" timeout 60 "$root/bin/node" "$root/gpu-check.mjs" --probe 2>&1)"
+    status=$?
+    echo "$manifest: $(grep 'GPU-CHECK probe' <<<"$probe" || tail -n 1 <<<"$probe")"
+    if [ "$status" = 0 ]; then chosen="$manifest"; break; fi
+  done
+  if [ -n "$chosen" ]; then
+    export VK_ICD_FILENAMES="$chosen" VK_DRIVER_FILES="$chosen"
+    echo "ICD manifest: $chosen"
   else
-    glx="$(awk '/libGLX_nvidia.so.0 / {print $NF; exit}' <<<"$libraries")"
-    [ -z "$glx" ] && glx="$(ls /usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0 /usr/lib64/libGLX_nvidia.so.0 /usr/local/nvidia/lib64/libGLX_nvidia.so.0 2>/dev/null | head -n 1)"
-    if [ -n "$glx" ]; then
-      printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$glx" > "$work/nvidia_icd.json"
-      export VK_ICD_FILENAMES="$work/nvidia_icd.json"
-      echo "ICD manifest: none installed; wrote one for $glx"
-    else
-      echo "no NVIDIA Vulkan ICD: no manifest and no libGLX_nvidia.so.0; NVIDIA libraries present:"
-      grep -o 'lib[a-zA-Z_]*nvidia[^ ]*' <<<"$libraries" | sort -u | tr '\n' ' '; echo
-    fi
+    echo "no NVIDIA Vulkan ICD gave an adapter (tried: ${candidates:-none}); NVIDIA libraries present:"
+    grep -o 'lib[a-zA-Z_]*nvidia[^ ]*' <<<"$libraries" | sort -u | tr '\n' ' '; echo
+    first="${candidates%% *}"
+    [ -n "$first" ] && VK_LOADER_DEBUG=error,warn,driver VK_ICD_FILENAMES="$first" timeout 60 "$root/bin/node" "$root/gpu-check.mjs" --probe 2>&1 | tail -n 25
   fi
 fi
 

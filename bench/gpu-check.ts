@@ -3,7 +3,7 @@
 // adapter it finds), through the worker's own training step (Adam 0.001, random data), then the same
 // networks in PyTorch (bench/pytorch_convnets.py throughput --device cuda when --pytorch is given),
 // and the ratio. bench/gpu-pack.sh bundles this file into one .mjs so that it runs without tsx.
-// Usage: node --import tsx bench/gpu-check.ts [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py] [--device cuda] [--steps N]
+// Usage: node --import tsx bench/gpu-check.ts [--probe] [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py] [--device cuda] [--steps N]
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { setUpWebGpu } from "../src/training/webgpu-backend.js";
@@ -61,6 +61,11 @@ function pytorch(network: Network): { samplesPerSecond: number } | { error: stri
 }
 
 const webgpu = await setUpWebGpu({ allowFallbackAdapter: true });
+if (process.argv.includes("--probe")) {
+  // gpu-check.sh tries each Vulkan driver manifest with this: exit 0 only for a real GPU's adapter.
+  console.log(`GPU-CHECK probe: ${"reason" in webgpu ? webgpu.reason : webgpu.versions.webgpuAdapter}`);
+  process.exit("reason" in webgpu || !webgpu.gpu ? 3 : 0);
+}
 if ("reason" in webgpu) {
   // Still worth PyTorch's numbers: a device call is scarce.
   console.log(`GPU-CHECK no webgpu: ${webgpu.reason}`);

@@ -7,6 +7,7 @@
 #                            backend and src/training + src/contracts (no tsx, no node_modules)
 #   node_modules/webgpu      Dawn: index.js, package.json and dist/linux-x64/dawn.node only
 #   lib/libvulkan.so.1       the Vulkan loader (Debian's libvulkan1), for a machine without one
+#   debs/                    libvulkan1 and glvnd's GL/EGL/GLX .debs, unpacked on a machine that lacks them
 #   pytorch_convnets.py      the PyTorch yardstick
 # Then, unless --no-smoke, runs the packed check here (on lavapipe: one LeNet step) to prove it runs.
 # Usage: bench/gpu-pack.sh [out dir=dist/gpu-pack] [--no-smoke]
@@ -48,6 +49,13 @@ echo "== Vulkan loader (libvulkan1)"
 (cd "$work" && apt-get download -qq libvulkan1 2>/dev/null)
 dpkg-deb -x "$work"/libvulkan1_*.deb "$work/libvulkan1"
 cp -a "$work"/libvulkan1/usr/lib/x86_64-linux-gnu/libvulkan.so.1* "$stage/lib/"
+
+echo "== GL vendor-neutral libraries (.debs), for a GPU machine whose driver's Vulkan ICD needs them"
+# The NVIDIA ICD (libGLX_nvidia.so.0) needs glvnd's libraries; a container without the graphics
+# stack lacks them and the loader then finds "no drivers". gpu-check.sh unpacks these only there.
+mkdir -p "$stage/debs"
+(cd "$stage/debs" && apt-get download -qq libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 2>/dev/null)
+ls "$stage/debs"
 
 rm -rf "$out"
 mkdir -p "$out"
