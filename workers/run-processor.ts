@@ -14,6 +14,7 @@ import { traceOptimization } from "../src/training/trace-optimization.js";
 import { trainRegression } from "../src/training/train-regression.js";
 import { createPointSink } from "./point-sink.js";
 import { retrying } from "./retry.js";
+import { clearBufferPool } from "../src/training/kernels/buffer-pool.js";
 
 export interface RunProcessorDeps {
   runs: RunsRepository;
@@ -115,6 +116,8 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     } finally {
       clearInterval(controlPoll);
       if (active.get(runId) === control) active.delete(runId);
+      // An idle worker gives the memory of reused tensor arrays back.
+      if (active.size === 0) clearBufferPool();
     }
     await sink.close(deps.finalFlushRetryMs);
     if (sink.stale || control.lost) return abandoned(runId, attempt);

@@ -28,7 +28,7 @@ export interface WorkerService {
 
 /** Wires a worker process: Postgres, Redis, the TensorFlow.js backend, the BullMQ worker and the reconciler. */
 export async function startWorkerService(config: Config, log: Logger): Promise<WorkerService> {
-  const backend = await initBackend(config.TF_BACKEND, (message) => log.info({}, message), { accelerator: config.WORKER_ACCELERATOR });
+  const backend = await initBackend(config.TF_BACKEND, (message) => log.info({}, message), { accelerator: config.WORKER_ACCELERATOR, tensorPoolMiB: config.TENSOR_POOL_MIB });
   const prisma = createPrismaClient({ databaseUrl: config.DATABASE_URL, poolSize: 4 });
   const runs = createRunsRepository({ prisma });
   const metrics = createMetricsRepository({ prisma });

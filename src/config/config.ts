@@ -28,6 +28,11 @@ export const configSchema = z.object({
   FASHION_MNIST_DIR: z.string().min(1).default("/usr/share/datasets/fashion-mnist"),
   /** TensorFlow.js backend for workers: `auto` takes the fastest present (tfjs-node-gpu, tfjs-node, cpu + oneDNN addon, wasm, cpu; on a GPU worker webgpu on a GPU adapter after tfjs-node-gpu); `webgpu` forces Dawn even on a software adapter. */
   TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow", "onednn", "webgpu"]).default("auto"),
+  /**
+   * With the oneDNN engine, the arrays of disposed tensors are reused for new ones (V8 collects garbage far
+   * less often); at most this many MiB of them wait for reuse. 0 turns the reuse off.
+   */
+  TENSOR_POOL_MIB: integer(0, 1_048_576, 1024),
   /** How long a worker's lock on a job lasts without renewal, in ms. */
   JOB_LOCK_MS: integer(5_000, 3_600_000, 60_000),
   /** A training run is checkpointed at least this often (and at each epoch's end), in ms. */

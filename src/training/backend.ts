@@ -11,6 +11,8 @@ export interface BackendOptions {
   oneDnnAddonPath?: string;
   /** WORKER_ACCELERATOR: with "gpu", `auto` tries webgpu on a GPU adapter after tfjs-node-gpu. */
   accelerator?: "cpu" | "gpu";
+  /** TENSOR_POOL_MIB: with the oneDNN engine, MiB of disposed tensors' arrays kept for reuse (0: none). */
+  tensorPoolMiB?: number;
 }
 
 export interface BackendInfo {
@@ -40,7 +42,7 @@ export async function initBackend(preference: BackendPreference, log: (message: 
   await tf.ready();
   // The cpu backend greets its first write in Node with advice to install tfjs-node; we log our own line.
   if (choice.name === "cpu") (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  const kernels = registerTrainingKernels(choice.name, { oneDnn: choice.oneDnn });
+  const kernels = registerTrainingKernels(choice.name, { oneDnn: choice.oneDnn, tensorPoolMiB: options.tensorPoolMiB });
   const engine = choice.oneDnn ? "onednn" : choice.name;
   log(`TensorFlow.js backend: ${choice.name}${choice.oneDnn ? " + oneDNN" : ""}${kernels.length > 0 ? ` + lossline kernels (${kernels.join(", ")})` : ""}: ${choice.reason}`);
   const versions: Record<string, string> = { ...tf.version, node: process.versions.node, engine };

@@ -83,9 +83,8 @@ export function pad(addon: OneDnnAddon): NativeKernel {
     const paddings = attrs.paddings as [number, number][];
     if (!values || x.shape.length === 0 || values.length === 0) return undefined;
     const outShape = x.shape.map((dim, axis) => paddings[axis]![0] + dim + paddings[axis]![1]);
-    const out = new Float32Array(product(outShape));
-    const constant = Number(attrs.constantValue ?? 0);
-    if (constant !== 0) out.fill(constant);
+    const out = uninitialized(product(outShape));
+    out.fill(Number(attrs.constantValue ?? 0));
     const cut = innermostCut((axis) => paddings[axis]![0] !== 0 || paddings[axis]![1] !== 0, x.shape.length);
     const run = product(x.shape.slice(cut));
     const outStrides = stridesOf(outShape);

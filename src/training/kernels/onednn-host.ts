@@ -25,15 +25,6 @@ export function cpuOutput(backend: tf.KernelBackend, shape: number[], values: Fl
   return (backend as unknown as CpuBackend).makeTensorInfo(shape, "float32", values);
 }
 
-/**
- * A Float32Array of `length` for a kernel's output that the kernel overwrites whole: above 4 KiB its own
- * ArrayBuffer from Buffer.allocUnsafe, skipping calloc's zeroing pass (a tenth of a memory-bound op).
- */
-export function uninitialized(length: number): Float32Array {
-  if (length * 4 <= 4096) return new Float32Array(length);
-  return new Float32Array(Buffer.allocUnsafe(length * 4).buffer, 0, length);
-}
-
 /** Runs `native`, and `stock` where native declines. */
 export function withFallback(native: NativeKernel, stock: AnyKernel): AnyKernel {
   return (args) => {
@@ -57,3 +48,4 @@ export function activationCode(name: unknown): number | undefined {
 }
 
 export { sizeOf as product } from "./kernel-host.js";
+export { uninitialized } from "./buffer-pool.js";

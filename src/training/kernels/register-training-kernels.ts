@@ -14,6 +14,7 @@ import { batchNormTrainingKernels, registerBatchNormTrainingGradient } from "./b
 import { activationGradKernels, registerActivationGradients } from "./activation-gradients.js";
 import { registerReductionGradients } from "./reduction-gradients.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
+import { DEFAULT_TENSOR_POOL_MIB, installBufferPool } from "./buffer-pool.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
 const LOSSLINE_KERNEL = Symbol.for("lossline.trainingKernel");
@@ -37,12 +38,14 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   LosslineAdamStep as one native pass, LosslineBatchNormTraining with its gradient kernel
  *   (batch-norm-training.ts: batch norm with the batch's statistics, forward and backward in two passes each),
  *   LosslineReluGrad and LosslineSigmoidGrad with the gradients that use them (activation-gradients.ts), and
- *   Mean and Sum gradients that tile dy instead of multiplying it by ones (reduction-gradients.ts).
+ *   Mean and Sum gradients that tile dy instead of multiplying it by ones (reduction-gradients.ts); and
+ *   the reuse of disposed tensors' arrays for these kernels' outputs (buffer-pool.ts), at most
+ *   `tensorPoolMiB` of them waiting (0: none).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
  */
-export function registerTrainingKernels(backendName: string, options: { oneDnn?: OneDnnAddon } = {}): string[] {
+export function registerTrainingKernels(backendName: string, options: { oneDnn?: OneDnnAddon; tensorPoolMiB?: number } = {}): string[] {
   if (backendName === "cpu" && options.oneDnn) {
     const native = Object.entries(oneDnnKernels(options.oneDnn));
     for (const [kernelName, kernelFunc] of native) install(kernelName, backendName, withFallback(kernelFunc, requireStock(kernelName, backendName)), true);
@@ -56,6 +59,7 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
     registerBatchNormTrainingGradient();
     registerActivationGradients();
     registerReductionGradients(backendName);
+    installBufferPool(tf.engine().findBackend(backendName), options.tensorPoolMiB ?? DEFAULT_TENSOR_POOL_MIB);
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
