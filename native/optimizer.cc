@@ -2,6 +2,7 @@
 // allocating elementwise kernel per term of the formula.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "onednn-context.h"
@@ -12,6 +13,27 @@ namespace {
 
 /** Parameters below this many elements are updated on one thread (waking the others costs more). */
 constexpr int64_t kParallelMin = 1 << 16;
+
+struct AdamConstants {
+  float beta1, oneMinusBeta1, beta2, oneMinusBeta2, correction1, correction2, lr, epsilon;
+};
+
+/**
+ * One thread's span of the update. The outputs never alias the inputs (the caller allocates them):
+ * restrict lets GCC vectorise the loop, which its alias checks between seven arrays otherwise prevent
+ * (scalar divss and sqrtss, 3x slower). A function of its own, as OpenMP's outlined body drops restrict.
+ */
+void adamSpan(const float* __restrict param, const float* __restrict grad, const float* __restrict v, const float* __restrict s,
+              float* __restrict paramOut, float* __restrict vOut, float* __restrict sOut, int64_t count, const AdamConstants c) {
+  for (int64_t i = 0; i < count; i++) {
+    const float g = grad[i];
+    const float vNew = v[i] * c.beta1 + g * c.oneMinusBeta1;
+    const float sNew = s[i] * c.beta2 + (g * g) * c.oneMinusBeta2;
+    vOut[i] = vNew;
+    sOut[i] = sNew;
+    paramOut[i] = param[i] - ((vNew / c.correction1) * c.lr) / (std::sqrt(sNew / c.correction2) + c.epsilon);
+  }
+}
 
 /**
  * adamStep(param, grad, v, s, paramOut, vOut, sOut, hyper Float64Array [beta1, 1 - beta1, beta2,
@@ -35,19 +57,17 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(info.Env(), "adamStep: argument 7 must be a Float64Array of 8 hyperparameters");
   }
   const double* hyper = info[7].As<Napi::Float64Array>().Data();
-  const float beta1 = static_cast<float>(hyper[0]), oneMinusBeta1 = static_cast<float>(hyper[1]);
-  const float beta2 = static_cast<float>(hyper[2]), oneMinusBeta2 = static_cast<float>(hyper[3]);
-  const float correction1 = static_cast<float>(hyper[4]), correction2 = static_cast<float>(hyper[5]);
-  const float lr = static_cast<float>(hyper[6]), epsilon = static_cast<float>(hyper[7]);
+  AdamConstants constants{static_cast<float>(hyper[0]), static_cast<float>(hyper[1]), static_cast<float>(hyper[2]),
+                          static_cast<float>(hyper[3]), static_cast<float>(hyper[4]), static_cast<float>(hyper[5]),
+                          static_cast<float>(hyper[6]), static_cast<float>(hyper[7])};
   const int64_t count = static_cast<int64_t>(length);
-#pragma omp parallel for schedule(static) if (count >= kParallelMin)
-  for (int64_t i = 0; i < count; i++) {
-    const float g = grad[i];
-    const float vNew = v[i] * beta1 + g * oneMinusBeta1;
-    const float sNew = s[i] * beta2 + (g * g) * oneMinusBeta2;
-    vOut[i] = vNew;
-    sOut[i] = sNew;
-    paramOut[i] = param[i] - ((vNew / correction1) * lr) / (std::sqrt(sNew / correction2) + epsilon);
+#pragma omp parallel if (count >= kParallelMin)
+  {
+    const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+    // Whole 16-float blocks per thread, so each thread's span starts aligned like the arrays.
+    const int64_t blocks = (count + 15) / 16;
+    const int64_t begin = std::min(count, blocks * thread / threads * 16), end = std::min(count, blocks * (thread + 1) / threads * 16);
+    adamSpan(param + begin, grad + begin, v + begin, s + begin, paramOut + begin, vOut + begin, sOut + begin, end - begin, constants);
   }
   return info.Env().Undefined();
 }
