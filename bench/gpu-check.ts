@@ -3,11 +3,11 @@
 // adapter it finds), through the worker's own training step (Adam 0.001, random data), then the same
 // networks in PyTorch (bench/pytorch_convnets.py throughput --device cuda when --pytorch is given),
 // and the ratio. bench/gpu-pack.sh bundles this file into one .mjs so that it runs without tsx.
-// Usage: node --import tsx bench/gpu-check.ts [--probe] [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py] [--device cuda] [--steps N]
+// Usage: node --import tsx bench/gpu-check.ts [--probe] [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py|none] [--device cuda] [--steps N] [--flags JSON] [--profile]
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { setUpWebGpu } from "../src/training/webgpu-backend.js";
-import { NETWORKS, randomDataStep, type Network } from "./convnet-step.js";
+import { kernelTimes, NETWORKS, randomDataStep, type Network } from "./convnet-step.js";
 
 const GPU_NETWORKS = NETWORKS.filter((network) => network.name !== "densenet");
 
@@ -19,7 +19,12 @@ const seconds = Number(option("--seconds") ?? 10);
 /** A fixed number of timed steps instead of `seconds` (tiny runs on lavapipe). */
 const fixedSteps = option("--steps") === undefined ? undefined : Number(option("--steps"));
 const only = option("--only")?.split(",");
-const pytorchScript = option("--pytorch");
+/** `--pytorch none`: no PyTorch run (variants of the webgpu side in one device call). */
+const pytorchScript = option("--pytorch") === "none" ? undefined : option("--pytorch");
+/** `--flags '{"WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE":100}'`: TensorFlow.js flags set before measuring. */
+const flags = option("--flags");
+/** `--profile`: after the timed steps, one profiled step's kernel count and top kernels by GPU time. */
+const profileStep = process.argv.includes("--profile");
 const device = option("--device") ?? "cuda";
 
 /** Samples per second of `network` on the current backend: two warm-up steps (shader compilation), then `seconds` of steps. */
@@ -38,12 +43,27 @@ async function measure(network: Network) {
       steps++;
     }
     const elapsed = (performance.now() - started) / 1000;
+    if (profileStep) await profile(network, step);
     return { samplesPerSecond: (network.batch * steps) / elapsed, steps, firstStepSeconds, firstLoss: first.loss, lastLoss: last.loss };
   } finally {
     tf.dispose([batch.images, batch.labels]);
     model.dispose();
     optimizer.dispose();
   }
+}
+
+/** One profiled step: how many kernels it runs, its wall time, and the kernels taking the most GPU time (timestamp queries). */
+async function profile(network: Network, step: () => Promise<unknown>) {
+  const started = performance.now();
+  const info = await tf.profile(async () => {
+    await step();
+  });
+  const wallMs = performance.now() - started;
+  for (const kernel of info.kernels) kernel.kernelTimeMs = await kernel.kernelTimeMs;
+  const { byKernel, total } = kernelTimes(info);
+  const kernels = info.kernels.filter((kernel) => !kernel.name.endsWith("__op")).length;
+  const top = byKernel.slice(0, 12).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(", ");
+  console.log(`GPU-CHECK profile ${network.name}: ${kernels} kernels, profiled step ${wallMs.toFixed(0)} ms wall, ${total.toFixed(1)} ms summed kernel time: ${top}`);
 }
 
 /** PyTorch's samples per second for the same network and batch, or the reason it has none. */
@@ -76,6 +96,10 @@ if ("reason" in webgpu) {
 }
 if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') failed");
 await tf.ready();
+if (flags) {
+  tf.env().setFlags(JSON.parse(flags) as Parameters<ReturnType<typeof tf.env>["setFlags"]>[0]);
+  console.log(`GPU-CHECK flags ${flags}`);
+}
 console.log(`GPU-CHECK adapter: ${webgpu.versions.webgpuAdapter}${webgpu.gpu ? "" : " (NOT a GPU: fallback adapter)"}; tfjs ${tf.version_core}, node ${process.versions.node}`);
 console.log("network               | webgpu samples/s (steps, first step s, loss first->last) | PyTorch samples/s | webgpu / PyTorch");
 for (const network of GPU_NETWORKS.filter((n) => !only || only.includes(n.name))) {
