@@ -105,3 +105,10 @@ test("clearBufferPool drops the free arrays; tensor memory is unchanged by the p
   assert.equal(bufferPoolStats()!.allocated, allocated + 1, "a fresh array after clearing");
   tf.dispose([a, b, sum]);
 });
+
+test("disposing data that is already gone does nothing, as on the stock backend", { skip }, () => {
+  const backend = tf.backend() as unknown as CpuData & { disposeIntermediateTensorInfo(info: tf.TensorInfo): void };
+  const info = backend.makeTensorInfo([4], "float32", new Float32Array(4));
+  backend.disposeIntermediateTensorInfo(info);
+  assert.doesNotThrow(() => backend.disposeIntermediateTensorInfo(info));
+});

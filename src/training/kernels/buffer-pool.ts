@@ -121,7 +121,8 @@ let active: BufferPool | undefined;
 
 /**
  * Hooks the pool into the cpu backend `backend` (once per backend instance; later calls return the
- * same pool). `maxFreeMiB` bounds the memory kept in free lists (the worker's TENSOR_POOL_MIB; 0: no pool).
+ * same pool, whatever their bound). If that instance is replaced (tf.removeBackend), the new one has no
+ * hooks: arrays the old pool hands out are then never reused, which is safe, until this is called for it. `maxFreeMiB` bounds the memory kept in free lists (the worker's TENSOR_POOL_MIB; 0: no pool).
  */
 export function installBufferPool(backend: tf.KernelBackend, maxFreeMiB: number): BufferPoolStats | undefined {
   const cpu = backend as unknown as CpuBackendInternals & { [POOLED]?: BufferPool };
@@ -136,7 +137,8 @@ export function installBufferPool(backend: tf.KernelBackend, maxFreeMiB: number)
   };
   const disposeData = cpu.disposeData.bind(cpu);
   cpu.disposeData = (dataId, force) => {
-    const values = data.get(dataId)?.values;
+    // get() of a missing id would ask the engine to move data; stock disposeData just returns.
+    const values = data.has(dataId) ? data.get(dataId)?.values : undefined;
     const result = disposeData(dataId, force);
     if (values !== undefined && !data.has(dataId)) pool.released(dataId, values);
     return result;
