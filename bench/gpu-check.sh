@@ -70,6 +70,8 @@ if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${GPU_CHECK_SMOKE:-}" ]; then
 fi
 
 echo "== webgpu vs PyTorch"
-"$root/bin/node" "$root/gpu-check.mjs" --pytorch "$root/pytorch_convnets.py" --device cuda "$@" 2>&1 \
+# GPU_CHECK_NODE_FLAGS: flags for this one Node process (e.g. --cpu-prof --cpu-prof-dir=DIR), not the probes.
+# shellcheck disable=SC2086
+"$root/bin/node" ${GPU_CHECK_NODE_FLAGS:-} "$root/gpu-check.mjs" --pytorch "$root/pytorch_convnets.py" --device cuda "$@" 2>&1 \
   | grep -v 'artificially reduced from'
 exit "${PIPESTATUS[0]}"

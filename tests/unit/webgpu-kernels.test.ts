@@ -5,12 +5,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
+import { registerTrainingKernels } from "../../src/training/kernels/register-training-kernels.js";
 import { createWebGpuRuntime, setUpWebGpu, type WebGpuAdapterInfo, type WebGpuRuntime } from "../../src/training/webgpu-backend.js";
 
 const runtime = createWebGpuRuntime();
 const found = await runtime.probe();
 const skip = found.adapter ? false : `no WebGPU adapter: ${found.reason}`;
 if (found.adapter) await runtime.register();
+// As initBackend does for webgpu: our Mean and Sum gradients there, checked below against the cpu's stock ones.
+registerTrainingKernels("webgpu");
 
 /** Relative tolerance: |webgpu - cpu| <= TOLERANCE * max(1, |cpu|). float32 sums in another order differ by ~1e-6 relative. */
 const TOLERANCE = 1e-4;
@@ -45,6 +48,8 @@ const CASES: KernelCase[] = [
       return mean.add(variance);
     },
   },
+  { name: "mean over trailing axes, kept (a layer-norm-like reduction)", shapes: [[3, 4, 5]], op: (x) => tf.mean(x!, [1, 2], true).mul(x!) },
+  { name: "sum over every axis and mean over the middle one", shapes: [[2, 7, 3]], op: (x) => tf.sum(x!).add(tf.mean(x!, 1).sum()) },
   { name: "maxPool 2x2, stride 2", shapes: [[2, 8, 8, 3]], op: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid") },
   { name: "maxPool 3x3, stride 1, same", shapes: [[1, 7, 7, 2]], op: (x) => tf.maxPool(x as tf.Tensor4D, 3, 1, "same") },
   { name: "avgPool 2x2, stride 2", shapes: [[2, 8, 8, 3]], op: (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, "valid") },

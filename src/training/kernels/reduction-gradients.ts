@@ -14,21 +14,27 @@ export function stockReductionGradients(): tf.GradConfig[] {
   });
 }
 
+/** The backends where our gradients replace tfjs's (gradients are global in tfjs, hence the check per call). */
+const BACKENDS = new Set<string>();
+
 /**
  * Replaces Mean's and Sum's gradients on `backendName`: tfjs multiplies dy by a tensor of ones of x's
- * shape (filled by a JavaScript loop) and then, for Mean, divides the full result by the count; here
- * dy (divided by the count while it is still small, the same float32 quotient) is tiled to x's shape
- * in one copy (a block repeat for reductions over leading axes, batch norm's). The same values. Other
- * backends and other dtypes get tfjs's own gradients. Gradients are global in tfjs, hence the backend check.
+ * shape and then, for Mean, divides the full result by the count; here dy (divided by the count while
+ * it is still small, the same float32 quotient) is broadcast to x's shape in one copy (a block repeat
+ * for reductions over leading axes, batch norm's). The same values. tfjs fills those ones with a
+ * JavaScript loop: on the cpu backend a pass of its own, on webgpu an array of x's size filled on the
+ * host and uploaded for every batch-norm layer of every step. Other backends and other dtypes get
+ * tfjs's own gradients. Each call adds a backend.
  */
 export function registerReductionGradients(backendName: string): void {
+  BACKENDS.add(backendName);
   for (const kernelName of REDUCTIONS) {
     const original = tf.getGradient(kernelName) as Tagged | undefined;
     if (!original || original[LOSSLINE_GRADIENT]) continue;
     const gradFunc: tf.GradConfig["gradFunc"] = (dy, saved, attrs) => {
       const [x] = saved as tf.Tensor[];
       const dyTensor = dy as tf.Tensor;
-      if (tf.getBackend() !== backendName || x!.dtype !== "float32" || dyTensor.dtype !== "float32") return original.gradFunc(dy, saved, attrs);
+      if (!BACKENDS.has(tf.getBackend()) || x!.dtype !== "float32" || dyTensor.dtype !== "float32") return original.gradFunc(dy, saved, attrs);
       const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
       const expandedShape = x!.shape.map((dim, axis) => (axes.includes(axis) ? 1 : dim));
       const count = axes.reduce((size, axis) => size * x!.shape[axis]!, 1);

@@ -41,6 +41,8 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   Mean and Sum gradients that tile dy instead of multiplying it by ones (reduction-gradients.ts); and
  *   the reuse of disposed tensors' arrays for these kernels' outputs (buffer-pool.ts), at most
  *   `tensorPoolMiB` of them waiting (0: none).
+ * - "webgpu": no kernels, but the Mean and Sum gradients of reduction-gradients.ts (tfjs's fill a
+ *   tensor of ones on the host and upload it, for every batch norm of every step).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
@@ -61,6 +63,11 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
     registerReductionGradients(backendName);
     installBufferPool(tf.engine().findBackend(backendName), options.tensorPoolMiB ?? DEFAULT_TENSOR_POOL_MIB);
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
+  }
+  if (backendName === "webgpu") {
+    // No kernels of ours there; the Mean and Sum gradients without a host-filled tensor of ones.
+    registerReductionGradients(backendName);
+    return [];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
   const stockMatMul = requireStock("BatchMatMul", backendName);

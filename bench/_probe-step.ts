@@ -1,0 +1,18 @@
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/training/backend.js";
+import { NETWORKS, randomDataStep } from "./convnet-step.js";
+import { PerformanceObserver } from "node:perf_hooks";
+await initBackend("onednn", () => {});
+let gcMs = 0, gcs = 0;
+new PerformanceObserver((list) => { for (const e of list.getEntries()) { gcMs += e.duration; gcs++; } }).observe({ entryTypes: ["gc"] });
+const which = process.argv[2] ?? "resnet18";
+const net = NETWORKS.find((n) => n.name === which)!;
+const { step } = randomDataStep(net);
+for (let i = 0; i < 3; i++) await step();
+const pf = () => process.resourceUsage().minorPageFault;
+const n = Number(process.argv[3] ?? 8);
+gcMs = 0; gcs = 0;
+const f0 = pf(); const r0 = process.resourceUsage(); const t = performance.now();
+for (let i = 0; i < n; i++) await step();
+const ms = (performance.now() - t) / n; const r1 = process.resourceUsage();
+console.log(which, "step", ms.toFixed(1), "ms; faults/step", ((pf() - f0) / n).toFixed(0), "; gc", gcs / n, "per step,", (gcMs / n).toFixed(1), "ms/step; user+sys cpu ms/step", ((r1.userCPUTime - r0.userCPUTime + r1.systemCPUTime - r0.systemCPUTime) / 1000 / n).toFixed(0), "sys", ((r1.systemCPUTime - r0.systemCPUTime) / 1000 / n).toFixed(0));
