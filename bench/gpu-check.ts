@@ -3,7 +3,7 @@
 // adapter it finds), through the worker's own training step (Adam 0.001, random data), then the same
 // networks in PyTorch (bench/pytorch_convnets.py throughput --device cuda when --pytorch is given),
 // and the ratio. bench/gpu-pack.sh bundles this file into one .mjs so that it runs without tsx.
-// Usage: node --import tsx bench/gpu-check.ts [--probe] [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py|none] [--device cuda] [--steps N] [--flags JSON] [--profile] [--stock-gradients]
+// Usage: node --import tsx bench/gpu-check.ts [--probe] [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py|none] [--device cuda] [--steps N] [--flags JSON] [--profile] [--stock-webgpu]
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { registerTrainingKernels } from "../src/training/kernels/register-training-kernels.js";
@@ -97,8 +97,8 @@ if ("reason" in webgpu) {
 }
 if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') failed");
 await tf.ready();
-// The worker's own additions for webgpu (initBackend registers them); --stock-gradients leaves tfjs's.
-if (!process.argv.includes("--stock-gradients")) registerTrainingKernels("webgpu");
+// The worker's additions for webgpu, as initBackend registers them (the fused Adam, the reduction gradients); --stock-webgpu: tfjs's own.
+if (!process.argv.includes("--stock-webgpu")) registerTrainingKernels("webgpu");
 if (flags) {
   tf.env().setFlags(JSON.parse(flags) as Parameters<ReturnType<typeof tf.env>["setFlags"]>[0]);
   console.log(`GPU-CHECK flags ${flags}`);

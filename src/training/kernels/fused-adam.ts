@@ -22,7 +22,7 @@ export interface AdamStepAttrs {
  * [beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1^step, 1 - beta2^step, lr, epsilon], in double as the
  * composed ops compute them before they become float32 scalars.
  */
-function hyperparameters({ beta1, beta2, epsilon, lr, step }: AdamStepAttrs): Float64Array {
+export function adamHyperparameters({ beta1, beta2, epsilon, lr, step }: AdamStepAttrs): Float64Array {
   return Float64Array.of(beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1 ** step, 1 - beta2 ** step, lr, epsilon);
 }
 
@@ -56,7 +56,7 @@ export function adamStepKernel(addon?: OneDnnAddon): AnyKernel {
       throw new Error(`${ADAM_STEP_KERNEL}: param, grad, v and s must be float32 cpu tensors of one shape`);
     }
     const outputs = [0, 1, 2].map(() => uninitialized(param.length));
-    const hyper = hyperparameters(attrs as unknown as AdamStepAttrs);
+    const hyper = adamHyperparameters(attrs as unknown as AdamStepAttrs);
     if (addon) addon.adamStep(param, grad, v, s, outputs[0]!, outputs[1]!, outputs[2]!, hyper);
     else adamStepLoop(param, grad, v, s, outputs, hyper);
     return outputs.map((values) => cpuOutput(backend, inputs.param!.shape, values));

@@ -15,6 +15,7 @@ import { activationGradKernels, registerActivationGradients } from "./activation
 import { registerReductionGradients } from "./reduction-gradients.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
 import { DEFAULT_TENSOR_POOL_MIB, installBufferPool } from "./buffer-pool.js";
+import { webGpuAdamStepKernel } from "./webgpu-adam.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
 const LOSSLINE_KERNEL = Symbol.for("lossline.trainingKernel");
@@ -41,8 +42,9 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   Mean and Sum gradients that tile dy instead of multiplying it by ones (reduction-gradients.ts); and
  *   the reuse of disposed tensors' arrays for these kernels' outputs (buffer-pool.ts), at most
  *   `tensorPoolMiB` of them waiting (0: none).
- * - "webgpu": no kernels, but the Mean and Sum gradients of reduction-gradients.ts (tfjs's fill a
- *   tensor of ones on the host and upload it, for every batch norm of every step).
+ * - "webgpu": LosslineAdamStep as three shaders (webgpu-adam.ts), and the Mean and Sum gradients of
+ *   reduction-gradients.ts (tfjs's fill a tensor of ones on the host and upload it, for every batch
+ *   norm of every step).
  * - any other backend: none.
  * Idempotent: a second call with the same arguments registers nothing new and returns the same names.
  * Call it after the backend's package is imported (its stock kernels are wrapped), before training.
@@ -65,9 +67,10 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName === "webgpu") {
-    // No kernels of ours there; the Mean and Sum gradients without a host-filled tensor of ones.
+    // The scratch Adam in three shaders, and the Mean and Sum gradients without a host-filled tensor of ones.
+    install(ADAM_STEP_KERNEL, backendName, webGpuAdamStepKernel());
     registerReductionGradients(backendName);
-    return [];
+    return [ADAM_STEP_KERNEL];
   }
   if (backendName !== "wasm" && backendName !== "cpu") return [];
   const stockMatMul = requireStock("BatchMatMul", backendName);
