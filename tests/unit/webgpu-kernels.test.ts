@@ -52,6 +52,7 @@ const CASES: KernelCase[] = [
     },
   },
   { name: "mean over trailing axes, kept (a layer-norm-like reduction)", shapes: [[3, 4, 5]], op: (x) => tf.mean(x!, [1, 2], true).mul(x!) },
+  { name: "mean of a rank-5 tensor (tfjs's own gradient there: webgpu's Tile stops at rank 4)", shapes: [[2, 2, 3, 2, 3]], op: (x) => tf.mean(x!, [0, 1, 2, 3]) },
   { name: "sum over every axis and mean over the middle one", shapes: [[2, 7, 3]], op: (x) => tf.sum(x!).add(tf.mean(x!, 1).sum()) },
   { name: "maxPool 2x2, stride 2", shapes: [[2, 8, 8, 3]], op: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid") },
   { name: "maxPool 3x3, stride 1, same", shapes: [[1, 7, 7, 2]], op: (x) => tf.maxPool(x as tf.Tensor4D, 3, 1, "same") },

@@ -34,7 +34,10 @@ export function registerReductionGradients(backendName: string): void {
     const gradFunc: tf.GradConfig["gradFunc"] = (dy, saved, attrs) => {
       const [x] = saved as tf.Tensor[];
       const dyTensor = dy as tf.Tensor;
-      if (!BACKENDS.has(tf.getBackend()) || x!.dtype !== "float32" || dyTensor.dtype !== "float32") return original.gradFunc(dy, saved, attrs);
+      const backend = tf.getBackend();
+      // webgpu's Tile has no shader past rank 4 (it reads back to the host, which Node cannot): tfjs's own there.
+      const tiles = backend !== "webgpu" || x!.rank <= 4;
+      if (!BACKENDS.has(backend) || !tiles || x!.dtype !== "float32" || dyTensor.dtype !== "float32") return original.gradFunc(dy, saved, attrs);
       const axes = tf.util.parseAxisParam((attrs as { axis: number | number[] }).axis, x!.shape);
       const expandedShape = x!.shape.map((dim, axis) => (axes.includes(axis) ? 1 : dim));
       const count = axes.reduce((size, axis) => size * x!.shape[axis]!, 1);
