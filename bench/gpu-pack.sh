@@ -9,15 +9,20 @@
 #   lib/libvulkan.so.1       the Vulkan loader (Debian's libvulkan1), for a machine without one
 #   debs/                    libvulkan1 and glvnd's GL/EGL/GLX .debs, unpacked on a machine that lacks them
 #   pytorch_convnets.py      the PyTorch yardstick
+# With --with-cpu also cpu-check.mjs (bench/cpu-check.ts: the oneDNN engine on every core against
+# PyTorch on the CPU), the built addon and the libraries it loads (libdnnl, libgomp, libOpenCL: +12 MiB):
+#   LD_LIBRARY_PATH=<pack>/lib <pack>/bin/node <pack>/cpu-check.mjs --addon <pack>/lossline_onednn.node --pytorch <pack>/pytorch_convnets.py
 # Then, unless --no-smoke, runs the packed check here (on lavapipe: one LeNet step) to prove it runs.
-# Usage: bench/gpu-pack.sh [out dir=dist/gpu-pack] [--no-smoke]
+# Usage: bench/gpu-pack.sh [out dir=dist/gpu-pack] [--no-smoke] [--with-cpu]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="dist/gpu-pack"
 smoke=1
+with_cpu=0
 for arg in "$@"; do
   case "$arg" in
     --no-smoke) smoke=0 ;;
+    --with-cpu) with_cpu=1 ;;
     *) out="$arg" ;;
   esac
 done
@@ -56,6 +61,15 @@ echo "== GL vendor-neutral libraries (.debs), for a GPU machine whose driver's V
 mkdir -p "$stage/debs"
 (cd "$stage/debs" && apt-get download -qq libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 2>/dev/null)
 ls "$stage/debs"
+
+if [ "$with_cpu" = 1 ]; then
+  echo "== cpu-check.mjs, the oneDNN addon and its libraries"
+  node_modules/.bin/esbuild bench/cpu-check.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --log-level=warning --outfile="$stage/cpu-check.mjs" \
+    --banner:js='import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);'
+  cp build/Release/lossline_onednn.node "$stage/"
+  for library in $(ldd build/Release/lossline_onednn.node | awk '/libdnnl|libgomp|libOpenCL/ {print $3}'); do cp -L "$library" "$stage/lib/"; done
+fi
 
 rm -rf "$out"
 mkdir -p "$out"
