@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { optimizerSchema } from "../../src/contracts/job-spec.js";
+import { batchNormTraining } from "../../src/training/kernels/batch-norm-training.js";
 import { fusedAdamStep } from "../../src/training/kernels/fused-adam.js";
 import { registerTrainingKernels } from "../../src/training/kernels/register-training-kernels.js";
 import { createOptimizer } from "../../src/training/optimizers/create-optimizer.js";
@@ -22,6 +23,15 @@ registerTrainingKernels("webgpu");
 const TOLERANCE = 1e-4;
 
 type Op = (...inputs: tf.Tensor[]) => tf.Tensor;
+
+/** Our kernels where the backend has them (webgpu here), else tfjs's moments and batchNorm (cpu here). */
+function trainingBatchNorm(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor) {
+  const fused = batchNormTraining(x, scale, offset, 1e-3);
+  if (tf.getBackend() === "webgpu") assert.ok(fused, "webgpu runs LosslineBatchNormTraining");
+  if (fused) return fused;
+  const { mean, variance } = tf.moments(x, [...Array(x.rank - 1).keys()]);
+  return { y: tf.batchNorm(x, mean, variance, offset, scale, 1e-3), mean, variance };
+}
 interface KernelCase {
   name: string;
   shapes: number[][];
@@ -54,6 +64,20 @@ const CASES: KernelCase[] = [
   { name: "mean over trailing axes, kept (a layer-norm-like reduction)", shapes: [[3, 4, 5]], op: (x) => tf.mean(x!, [1, 2], true).mul(x!) },
   { name: "mean of a rank-5 tensor (tfjs's own gradient there: webgpu's Tile stops at rank 4)", shapes: [[2, 2, 3, 2, 3]], op: (x) => tf.mean(x!, [0, 1, 2, 3]) },
   { name: "sum over every axis and mean over the middle one", shapes: [[2, 7, 3]], op: (x) => tf.sum(x!).add(tf.mean(x!, 1).sum()) },
+  ...[
+    [4, 6, 6, 5],
+    [37, 3],
+    // Past 65,535 workgroups of 64: the dispatch is folded into two dimensions.
+    [1, 129, 129, 256],
+  ].map((shape) => ({
+    name: `batch norm in training on ${JSON.stringify(shape)} (Lossline's kernels on webgpu, tfjs's moments and batchNorm on cpu)`,
+    shapes: [shape, shape.slice(-1), shape.slice(-1)],
+    op: (x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor) => {
+      const { y, mean, variance } = trainingBatchNorm(x, scale, offset);
+      // y squared, so that dy is not constant; mean and variance weighted, so that their gradients reach x.
+      return tf.concat([y.square().reshape([-1]), mean.mul(2), variance.mul(3)]);
+    },
+  })),
   { name: "maxPool 2x2, stride 2", shapes: [[2, 8, 8, 3]], op: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid") },
   { name: "maxPool 3x3, stride 1, same", shapes: [[1, 7, 7, 2]], op: (x) => tf.maxPool(x as tf.Tensor4D, 3, 1, "same") },
   { name: "avgPool 2x2, stride 2", shapes: [[2, 8, 8, 3]], op: (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, "valid") },
@@ -179,4 +203,18 @@ test("the fused Adam on webgpu (three shaders) agrees with the composed Adam on 
     for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i]! - expected.values[k]![i]!) / Math.max(1, Math.abs(expected.values[k]![i]!)));
     assert.ok(worst <= 1e-5, `tensor ${k}: relative difference ${worst.toExponential(2)}`);
   });
+});
+
+test("batch norm in training on webgpu leaves no tensors and no backend buffers behind", { skip }, async () => {
+  assert.ok(await tf.setBackend("webgpu"));
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const x = tf.tensor(uniform(2 * 5 * 5 * 4, 77), [2, 5, 5, 4]);
+  const [scale, offset] = [tf.ones([4]), tf.zeros([4])];
+  const before = { tensors: tf.memory().numTensors, dataIds: backend.numDataIds() };
+  const grads = tf.grads((a: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => trainingBatchNorm(a, s, o).y.square().sum())([x, scale, offset]);
+  await Promise.all(grads.map((grad) => grad.data()));
+  tf.dispose(grads);
+  assert.equal(tf.memory().numTensors, before.tensors);
+  assert.equal(backend.numDataIds(), before.dataIds);
+  tf.dispose([x, scale, offset]);
 });

@@ -9,7 +9,7 @@ import { type AnyKernel, cpuOutput, cpuValues, uninitialized } from "./onednn-ho
  * variance divided by the count); its gradient is the second kernel, one pass for the sums and one for dx.
  */
 export const BATCH_NORM_TRAINING_KERNEL = "LosslineBatchNormTraining";
-const BATCH_NORM_TRAINING_GRAD_KERNEL = "LosslineBatchNormTrainingGrad";
+export const BATCH_NORM_TRAINING_GRAD_KERNEL = "LosslineBatchNormTrainingGrad";
 
 function float32Values(backend: tf.KernelBackend, infos: (tf.TensorInfo | undefined)[], kernel: string): Float32Array[] {
   const values = infos.map((info) => cpuValues(backend, info));

@@ -1,0 +1,200 @@
+import * as tf from "@tensorflow/tfjs";
+import { BATCH_NORM_TRAINING_GRAD_KERNEL, BATCH_NORM_TRAINING_KERNEL } from "./batch-norm-training.js";
+import type { AnyKernel } from "./onednn-host.js";
+
+/**
+ * Batch norm in training (the kernels of batch-norm-training.ts) on the webgpu backend, in shaders of
+ * our own: the forward in 5 dispatches, the gradient in 6, where tfjs's moments, batchNorm and their
+ * gradients take ~25 (per-channel means over the batch and space there transpose the activations first).
+ * On a GPU a training step is bound by the host's per-dispatch cost, so this is what counts.
+ *
+ * Per-channel sums over the R = size / C rows of x viewed as [R, C] are two passes: P chunks of rows
+ * summed by P x C threads (coalesced: neighbouring threads read neighbouring channels), then the P
+ * partial sums of each channel. Formulas are the cpu kernel's (native/batch-norm-training.cc), in float32.
+ */
+
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: "float32", uniforms: { type: "float32" | "int32"; data: number[] }[]): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+type Uniform = { type: "float32" | "int32"; data: number[] };
+
+const WORKGROUP: [number, number, number] = [64, 1, 1];
+
+/**
+ * A flat program over `threads` invocations (its own bound: some write more than one output). tfjs
+ * caches the compiled pipeline by `key` (with the inputs' ranks): everything baked into the code must be in it.
+ */
+function program(key: string, variableNames: string[], outputShape: number[], threads: number, uniforms: string, body: string) {
+  return {
+    variableNames,
+    uniforms: `threads : i32, ${uniforms}`,
+    workgroupSize: WORKGROUP,
+    outputShape,
+    dispatchLayout: { x: outputShape.map((_, axis) => axis) },
+    dispatch: [Math.ceil(threads / WORKGROUP[0]), 1, 1] as [number, number, number],
+    shaderKey: `lossline_bn_${key}`,
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index < uniforms.threads) {
+          ${body}
+        }
+      }`,
+  };
+}
+
+/** What each row chunk sums, per channel c of row r (x, dy: [R, C]; mean: [C]). */
+const SUMMANDS = {
+  x: { inputs: ["x"], terms: ["x[row * C + c]"] },
+  centredSquare: { inputs: ["x", "mean"], terms: ["(x[row * C + c] - mean[c]) * (x[row * C + c] - mean[c])"] },
+  gradient: { inputs: ["x", "dy", "mean"], terms: ["dy[row * C + c]", "dy[row * C + c] * (x[row * C + c] - mean[c])"] },
+} as const;
+
+class Runner {
+  private readonly intermediates: tf.TensorInfo[] = [];
+  constructor(
+    private readonly backend: WebGpuBackendLike,
+    readonly rows: number,
+    readonly channels: number,
+  ) {}
+
+  /** How many row chunks the first pass of a sum uses. */
+  get chunks(): number {
+    return Math.min(256, this.rows);
+  }
+
+  /** Runs a program; its output is disposed with the intermediates unless `keep` (a kernel output). */
+  run(prog: ReturnType<typeof program>, inputs: tf.TensorInfo[], uniforms: Uniform[], keep = false): tf.TensorInfo {
+    const out = this.backend.runWebGPUProgram(prog, inputs, "float32", uniforms);
+    if (!keep) this.intermediates.push(out);
+    return out;
+  }
+
+  /** [K, C]: the per-channel sums of the summand's K terms over all rows, times `factor`. */
+  sums(kind: keyof typeof SUMMANDS, inputs: tf.TensorInfo[], factor: number, keep: boolean): tf.TensorInfo {
+    const { terms } = SUMMANDS[kind];
+    const [P, C, K] = [this.chunks, this.channels, terms.length];
+    const rowsPerChunk = Math.ceil(this.rows / P);
+    const accumulate = terms.map((term, k) => `sum${k} = sum${k} + ${term};`).join(" ");
+    const declare = terms.map((_, k) => `var sum${k} = 0.0;`).join(" ");
+    const write = terms.map((_, k) => `setOutputAtIndex((p * ${K} + ${k}) * C + c, sum${k});`).join(" ");
+    const partial = program(
+      `partial_${kind}`,
+      [...SUMMANDS[kind].inputs],
+      [P, K, C],
+      P * C,
+      "rows : i32, channels : i32, rowsPerChunk : i32,",
+      `let C = uniforms.channels; let p = index / C; let c = index % C; ${declare}
+          let end = min(uniforms.rows, (p + 1) * uniforms.rowsPerChunk);
+          for (var row = p * uniforms.rowsPerChunk; row < end; row = row + 1) { ${accumulate} }
+          ${write}`,
+    );
+    const partials = this.run(partial, inputs, [int(P * C), int(this.rows), int(C), int(rowsPerChunk)]);
+    const total = program(
+      // The shader bakes K in, and tfjs caches pipelines by this key.
+      `total_${K}`,
+      ["partials"],
+      [K, C],
+      K * C,
+      "chunks : i32, channels : i32, factor : f32,",
+      `let C = uniforms.channels; let k = index / C; let c = index % C; var sum = 0.0;
+          for (var p = 0; p < uniforms.chunks; p = p + 1) { sum = sum + partials[(p * ${K} + k) * C + c]; }
+          setOutputAtIndex(index, sum * uniforms.factor);`,
+    );
+    return this.run(total, [partials], [int(K * C), int(P), int(C), float(factor)], keep);
+  }
+
+  disposeIntermediates(): void {
+    for (const info of this.intermediates) this.backend.disposeData(info.dataId);
+  }
+}
+
+const int = (value: number): Uniform => ({ type: "int32", data: [value] });
+const float = (value: number): Uniform => ({ type: "float32", data: [value] });
+
+function shapeOf(x: tf.TensorInfo) {
+  const channels = x.shape.at(-1)!;
+  return { channels, rows: tf.util.sizeFromShape(x.shape) / channels, size: tf.util.sizeFromShape(x.shape) };
+}
+
+/** The forward: [y of x's shape, mean [C], variance [C] (divided by the count)]. */
+function forward(): AnyKernel {
+  return ({ inputs, backend, attrs }) => {
+    const { x, scale, offset } = inputs as Record<"x" | "scale" | "offset", tf.TensorInfo>;
+    const { channels, rows, size } = shapeOf(x);
+    const runner = new Runner(backend as unknown as WebGpuBackendLike, rows, channels);
+    try {
+      const mean2d = runner.sums("x", [x], 1 / rows, true);
+      const variance2d = runner.sums("centredSquare", [x, mean2d], 1 / rows, true);
+      const normalize = program(
+        "normalize",
+        ["x", "mean", "variance", "scale", "offset"],
+        x.shape,
+        size,
+        "channels : i32, epsilon : f32,",
+        `let c = index % uniforms.channels;
+          setOutputAtIndex(index, (x[index] - mean[c]) * (scale[c] / sqrt(variance[c] + uniforms.epsilon)) + offset[c]);`,
+      );
+      const y = runner.run(normalize, [x, mean2d, variance2d, scale, offset], [int(size), int(channels), float(Number(attrs.varianceEpsilon))], true);
+      // [1, C] to [C]: the same data, a new shape (tfjs tensors infos are plain records).
+      return [y, { ...mean2d, shape: [channels] }, { ...variance2d, shape: [channels] }];
+    } finally {
+      runner.disposeIntermediates();
+    }
+  };
+}
+
+/** The gradient: [dx, dScale, dOffset] (see batch-norm-training.ts for the formulas). */
+function gradient(): AnyKernel {
+  return ({ inputs, backend, attrs }) => {
+    const { x, dy, mean, variance, scale, dMean, dVariance } = inputs as Record<"x" | "dy" | "mean" | "variance" | "scale" | "dMean" | "dVariance", tf.TensorInfo>;
+    const { channels, rows, size } = shapeOf(x);
+    const gpu = backend as unknown as WebGpuBackendLike;
+    const runner = new Runner(gpu, rows, channels);
+    try {
+      // [2, C]: sum(dy), sum(dy (x - mean)).
+      const sums = runner.sums("gradient", [x, dy, mean], 1, false);
+      // dx = a dy + k x + b per channel (WebGPU allows 8 storage buffers a shader, so the per-channel
+      // coefficients come first): with r = 1 / sqrt(variance + eps) and n rows,
+      // a = scale r, k = -scale r^3 sum(dy xc) / n + 2 dVariance / n, b = -a sum(dy) / n + dMean / n - k mean.
+      const epsilon = Number(attrs.varianceEpsilon);
+      const coefficients = program(
+        "coefficients",
+        ["mean", "variance", "scale", "sums", "dMean", "dVariance"],
+        [3, channels],
+        channels,
+        "channels : i32, epsilon : f32, count : f32,",
+        `let C = uniforms.channels; let c = index; let n = uniforms.count;
+          let r = 1.0 / sqrt(variance[c] + uniforms.epsilon);
+          let a = scale[c] * r;
+          let k = -a * r * r * sums[C + c] / n + 2.0 * dVariance[c] / n;
+          setOutputAtIndex(c, a);
+          setOutputAtIndex(C + c, k);
+          setOutputAtIndex(2 * C + c, -a * sums[c] / n + dMean[c] / n - k * mean[c]);`,
+      );
+      const abk = runner.run(coefficients, [mean, variance, scale, sums, dMean, dVariance], [int(channels), int(channels), float(epsilon), float(rows)]);
+      const dxProgram = program(
+        "dx",
+        ["x", "dy", "abk"],
+        x.shape,
+        size,
+        "channels : i32,",
+        `let C = uniforms.channels; let c = index % C;
+          setOutputAtIndex(index, abk[c] * dy[index] + abk[C + c] * x[index] + abk[2 * C + c]);`,
+      );
+      const dx = runner.run(dxProgram, [x, dy, abk], [int(size), int(channels)], true);
+      const dScaleProgram = program("dScale", ["variance", "sums"], [channels], channels, "channels : i32, epsilon : f32,", "setOutputAtIndex(index, sums[uniforms.channels + index] / sqrt(variance[index] + uniforms.epsilon));");
+      const dScale = runner.run(dScaleProgram, [variance, sums], [int(channels), int(channels), float(epsilon)], true);
+      const dOffset = runner.run(program("dOffset", ["sums"], [channels], channels, "", "setOutputAtIndex(index, sums[index]);"), [sums], [int(channels)], true);
+      return [dx, dScale, dOffset];
+    } finally {
+      runner.disposeIntermediates();
+    }
+  };
+}
+
+/** Both kernels for the webgpu backend, by kernel name. */
+export function webGpuBatchNormTrainingKernels(): Record<string, AnyKernel> {
+  return { [BATCH_NORM_TRAINING_KERNEL]: forward(), [BATCH_NORM_TRAINING_GRAD_KERNEL]: gradient() };
+}
