@@ -4,7 +4,7 @@ import { type AnyKernel, cpuOutput, cpuValues, uninitialized } from "./onednn-ho
 
 /**
  * Lossline's kernels for batch norm in training over the last axis, registered on the cpu backend with
- * the oneDNN addon (register-training-kernels.ts). The forward takes x [..., c], scale [c], offset [c]
+ * the oneDNN addon (register-training-kernels.ts; webgpu-batch-norm.ts has them for webgpu). The forward takes x [..., c], scale [c], offset [c]
  * and attrs.varianceEpsilon, and answers [y of x's shape, mean [c], variance [c]] (the batch's statistics,
  * variance divided by the count); its gradient is the second kernel, one pass for the sums and one for dx.
  */

@@ -16,7 +16,8 @@ interface BatchNormalizationFields {
 
 /**
  * tf.layers.batchNormalization `layer` whose training call runs as one kernel and one gradient kernel
- * where the backend has them (batch-norm-training.ts: the cpu backend with the oneDNN addon) instead of
+ * where the backend has them (batch-norm-training.ts: the cpu backend with the oneDNN addon, and
+ * webgpu-batch-norm.ts on webgpu) instead of
  * tfjs's moments and batchNorm ops (a dozen elementwise passes over the activations in the backward
  * pass). The same layer otherwise: its class, config, weights and inference call are tfjs's own; the
  * output and the moving statistics (moving = moving - (moving - batch) * (1 - momentum), as tfjs writes
