@@ -65,12 +65,12 @@ export function registerBatchNormTrainingGradient(): void {
  * scale / sqrt(variance + epsilon), with mean and variance (divided by the count) of each channel, as
  * tf.moments then tf.batchNorm compute them, in one kernel with one gradient kernel. Undefined where the
  * active backend has no such kernel or the tensors are not float32 of the shapes above (the caller
- * composes tfjs ops instead).
+ * composes tfjs ops instead; also past rank 6, where tfjs's webgpu shaders stop).
  */
 export function batchNormTraining(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor, epsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } | undefined {
   if (!tf.getKernel(BATCH_NORM_TRAINING_KERNEL, tf.getBackend())) return undefined;
   const channels = x.shape.at(-1);
-  if (x.rank < 2 || x.size === 0 || [x, scale, offset].some((t) => t.dtype !== "float32")) return undefined;
+  if (x.rank < 2 || x.rank > 6 || x.size === 0 || [x, scale, offset].some((t) => t.dtype !== "float32")) return undefined;
   if ([scale, offset].some((t) => t.rank !== 1 || t.shape[0] !== channels)) return undefined;
   const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING_KERNEL, { x, scale, offset }, { varianceEpsilon: epsilon }) as unknown as tf.Tensor[];
   return { y: y!, mean: mean!, variance: variance! };

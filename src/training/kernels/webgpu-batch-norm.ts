@@ -53,6 +53,8 @@ const SUMMANDS = {
 
 class Runner {
   private readonly intermediates: tf.TensorInfo[] = [];
+  /** The kernel's outputs so far: freed too if a later program throws. */
+  private readonly kept: tf.TensorInfo[] = [];
   constructor(
     private readonly backend: WebGpuBackendLike,
     readonly rows: number,
@@ -67,8 +69,20 @@ class Runner {
   /** Runs a program; its output is disposed with the intermediates unless `keep` (a kernel output). */
   run(prog: ReturnType<typeof program>, inputs: tf.TensorInfo[], uniforms: Uniform[], keep = false): tf.TensorInfo {
     const out = this.backend.runWebGPUProgram(prog, inputs, "float32", uniforms);
-    if (!keep) this.intermediates.push(out);
+    (keep ? this.kept : this.intermediates).push(out);
     return out;
+  }
+
+  /** Runs the kernel body: intermediates are always freed, the outputs too when it throws. */
+  kernel<T>(body: () => T): T {
+    try {
+      return body();
+    } catch (error) {
+      for (const info of this.kept) this.backend.disposeData(info.dataId);
+      throw error;
+    } finally {
+      for (const info of this.intermediates) this.backend.disposeData(info.dataId);
+    }
   }
 
   /** [K, C]: the per-channel sums of the summand's K terms over all rows, times `factor`. */
@@ -105,9 +119,6 @@ class Runner {
     return this.run(total, [partials], [int(K * C), int(P), int(C), float(factor)], keep);
   }
 
-  disposeIntermediates(): void {
-    for (const info of this.intermediates) this.backend.disposeData(info.dataId);
-  }
 }
 
 const int = (value: number): Uniform => ({ type: "int32", data: [value] });
@@ -124,7 +135,7 @@ function forward(): AnyKernel {
     const { x, scale, offset } = inputs as Record<"x" | "scale" | "offset", tf.TensorInfo>;
     const { channels, rows, size } = shapeOf(x);
     const runner = new Runner(backend as unknown as WebGpuBackendLike, rows, channels);
-    try {
+    return runner.kernel(() => {
       const mean2d = runner.sums("x", [x], 1 / rows, true);
       const variance2d = runner.sums("centredSquare", [x, mean2d], 1 / rows, true);
       const normalize = program(
@@ -139,9 +150,7 @@ function forward(): AnyKernel {
       const y = runner.run(normalize, [x, mean2d, variance2d, scale, offset], [int(size), int(channels), float(Number(attrs.varianceEpsilon))], true);
       // [1, C] to [C]: the same data, a new shape (tfjs tensors infos are plain records).
       return [y, { ...mean2d, shape: [channels] }, { ...variance2d, shape: [channels] }];
-    } finally {
-      runner.disposeIntermediates();
-    }
+    });
   };
 }
 
@@ -152,45 +161,43 @@ function gradient(): AnyKernel {
     const { channels, rows, size } = shapeOf(x);
     const gpu = backend as unknown as WebGpuBackendLike;
     const runner = new Runner(gpu, rows, channels);
-    try {
+    return runner.kernel(() => {
       // [2, C]: sum(dy), sum(dy (x - mean)).
       const sums = runner.sums("gradient", [x, dy, mean], 1, false);
-      // dx = a dy + k x + b per channel (WebGPU allows 8 storage buffers a shader, so the per-channel
-      // coefficients come first): with r = 1 / sqrt(variance + eps) and n rows,
-      // a = scale r, k = -scale r^3 sum(dy xc) / n + 2 dVariance / n, b = -a sum(dy) / n + dMean / n - k mean.
+      // dx = a dy + k (x - mean) + b per channel, the cpu kernel's form (WebGPU allows 8 storage buffers
+      // a shader, so the per-channel coefficients come first): with r = 1 / sqrt(variance + eps), n rows,
+      // a = scale r, k = -scale r^3 sum(dy xc) / n + 2 dVariance / n, b = -a sum(dy) / n + dMean / n.
       const epsilon = Number(attrs.varianceEpsilon);
       const coefficients = program(
         "coefficients",
         ["mean", "variance", "scale", "sums", "dMean", "dVariance"],
-        [3, channels],
+        [4, channels],
         channels,
         "channels : i32, epsilon : f32, count : f32,",
         `let C = uniforms.channels; let c = index; let n = uniforms.count;
           let r = 1.0 / sqrt(variance[c] + uniforms.epsilon);
           let a = scale[c] * r;
-          let k = -a * r * r * sums[C + c] / n + 2.0 * dVariance[c] / n;
           setOutputAtIndex(c, a);
-          setOutputAtIndex(C + c, k);
-          setOutputAtIndex(2 * C + c, -a * sums[c] / n + dMean[c] / n - k * mean[c]);`,
+          setOutputAtIndex(C + c, -a * r * r * sums[C + c] / n + 2.0 * dVariance[c] / n);
+          setOutputAtIndex(2 * C + c, -a * sums[c] / n + dMean[c] / n);
+          setOutputAtIndex(3 * C + c, mean[c]);`,
       );
-      const abk = runner.run(coefficients, [mean, variance, scale, sums, dMean, dVariance], [int(channels), int(channels), float(epsilon), float(rows)]);
+      const abkm = runner.run(coefficients, [mean, variance, scale, sums, dMean, dVariance], [int(channels), int(channels), float(epsilon), float(rows)]);
       const dxProgram = program(
         "dx",
-        ["x", "dy", "abk"],
+        ["x", "dy", "abkm"],
         x.shape,
         size,
         "channels : i32,",
         `let C = uniforms.channels; let c = index % C;
-          setOutputAtIndex(index, abk[c] * dy[index] + abk[C + c] * x[index] + abk[2 * C + c]);`,
+          setOutputAtIndex(index, abkm[c] * dy[index] + abkm[C + c] * (x[index] - abkm[3 * C + c]) + abkm[2 * C + c]);`,
       );
-      const dx = runner.run(dxProgram, [x, dy, abk], [int(size), int(channels)], true);
+      const dx = runner.run(dxProgram, [x, dy, abkm], [int(size), int(channels)], true);
       const dScaleProgram = program("dScale", ["variance", "sums"], [channels], channels, "channels : i32, epsilon : f32,", "setOutputAtIndex(index, sums[uniforms.channels + index] / sqrt(variance[index] + uniforms.epsilon));");
       const dScale = runner.run(dScaleProgram, [variance, sums], [int(channels), int(channels), float(epsilon)], true);
       const dOffset = runner.run(program("dOffset", ["sums"], [channels], channels, "", "setOutputAtIndex(index, sums[index]);"), [sums], [int(channels)], true);
       return [dx, dScale, dOffset];
-    } finally {
-      runner.disposeIntermediates();
-    }
+    });
   };
 }
 
