@@ -25,7 +25,18 @@ export async function startService() {
   await api.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = api.app.server.address() as AddressInfo;
   const worker = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve) => worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve()));
+  try {
+    // A worker that dies before it is ready (no database, a crash at start) ends the bench with its exit code.
+    await new Promise<void>((resolve, reject) => {
+      worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve());
+      worker.once("exit", (code, signal) => reject(new Error(`the worker exited before it was ready (${signal ?? `code ${code}`})`)));
+    });
+  } catch (error) {
+    await api.close();
+    await tenants.revokeKey(record.id);
+    await prisma.$disconnect();
+    throw error;
+  }
   return {
     port,
     auth: { authorization: `Bearer ${key}` },
