@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ADAM_STEP_KERNEL, adamHyperparameters, type AdamStepAttrs } from "./fused-adam.js";
 import type { AnyKernel } from "./onednn-host.js";
+import { float, flatProgram, int, type WebGpuBackendLike } from "./webgpu-program.js";
 
 /**
  * The scratch Adam's update on the webgpu backend as three shaders per parameter (the new v, s and
@@ -11,15 +12,9 @@ import type { AnyKernel } from "./onednn-host.js";
  * add, so values agree with the composed ops to float32 rounding, not bit for bit.
  */
 
-/** The parts of tfjs-backend-webgpu's program interface these shaders use (WebGPUProgram). */
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: "float32", uniforms: { type: "float32"; data: number[] }[]): tf.TensorInfo;
-}
-
 /**
  * Each output's inputs and expression over their storage arrays (theta: the parameter, moment1: v,
- * moment2: s). A program binds exactly the inputs its shader reads: Dawn derives the bind group's
- * layout from the shader and refuses a binding it does not use.
+ * moment2: s), each binding only the inputs it reads (see flatProgram).
  */
 const NEW_V = "(moment1[index] * uniforms.beta1 + grad[index] * uniforms.oneMinusBeta1)";
 const NEW_S = "(moment2[index] * uniforms.beta2 + (grad[index] * grad[index]) * uniforms.oneMinusBeta2)";
@@ -31,26 +26,9 @@ const OUTPUTS = {
 
 const UNIFORMS = "beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, correction1 : f32, correction2 : f32, lr : f32, epsilon : f32,";
 
-/** One output of the update: a flat elementwise program over the inputs it reads. */
+/** One output of the update: an elementwise program over the inputs it reads. */
 function adamProgram(output: keyof typeof OUTPUTS, shape: number[]) {
-  const size = tf.util.sizeFromShape(shape);
-  const workgroupSize: [number, number, number] = [64, 1, 1];
-  return {
-    variableNames: [...OUTPUTS[output].inputs],
-    uniforms: UNIFORMS,
-    workgroupSize,
-    size: true,
-    outputShape: shape,
-    dispatchLayout: { x: shape.map((_, axis) => axis) },
-    dispatch: [Math.ceil(size / workgroupSize[0]), 1, 1] as [number, number, number],
-    shaderKey: `losslineAdam_${output}`,
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          setOutputAtIndex(index, ${OUTPUTS[output].expression});
-        }
-      }`,
-  };
+  return flatProgram(`adam_${output}`, OUTPUTS[output].inputs, shape, tf.util.sizeFromShape(shape), UNIFORMS, `setOutputAtIndex(index, ${OUTPUTS[output].expression});`);
 }
 
 /** The webgpu kernel: outputs the new [param, v, s]. */
@@ -60,8 +38,8 @@ export function webGpuAdamStepKernel(): AnyKernel {
     if ([param, grad, v, s].some((info) => info?.dtype !== "float32" || tf.util.sizeFromShape(info.shape) !== tf.util.sizeFromShape(param.shape))) {
       throw new Error(`${ADAM_STEP_KERNEL}: param, grad, v and s must be float32 tensors of one size`);
     }
-    // One entry per uniform field, in UNIFORMS' order.
-    const uniforms = Array.from(adamHyperparameters(attrs as unknown as AdamStepAttrs), (value) => ({ type: "float32" as const, data: [Math.fround(value)] }));
+    // The thread count, then one entry per field of UNIFORMS, in its order.
+    const uniforms = [int(tf.util.sizeFromShape(param.shape)), ...Array.from(adamHyperparameters(attrs as unknown as AdamStepAttrs), (value) => float(Math.fround(value)))];
     const gpu = backend as unknown as WebGpuBackendLike;
     const byName: Record<string, tf.TensorInfo> = { theta: param, grad, moment1: v, moment2: s };
     return (["param", "v", "s"] as const).map((output) =>

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { BATCH_NORM_TRAINING_GRAD_KERNEL, BATCH_NORM_TRAINING_KERNEL } from "./batch-norm-training.js";
 import type { AnyKernel } from "./onednn-host.js";
+import { float, flatProgram, int, type Uniform, type WebGpuBackendLike } from "./webgpu-program.js";
 
 /**
  * Batch norm in training (the kernels of batch-norm-training.ts) on the webgpu backend, in shaders of
@@ -12,37 +13,6 @@ import type { AnyKernel } from "./onednn-host.js";
  * summed by P x C threads (coalesced: neighbouring threads read neighbouring channels), then the P
  * partial sums of each channel. Formulas are the cpu kernel's (native/batch-norm-training.cc), in float32.
  */
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: "float32", uniforms: { type: "float32" | "int32"; data: number[] }[]): tf.TensorInfo;
-  disposeData(dataId: tf.DataId): boolean;
-}
-
-type Uniform = { type: "float32" | "int32"; data: number[] };
-
-const WORKGROUP: [number, number, number] = [64, 1, 1];
-
-/**
- * A flat program over `threads` invocations (its own bound: some write more than one output). tfjs
- * caches the compiled pipeline by `key` (with the inputs' ranks): everything baked into the code must be in it.
- */
-function program(key: string, variableNames: string[], outputShape: number[], threads: number, uniforms: string, body: string) {
-  return {
-    variableNames,
-    uniforms: `threads : i32, ${uniforms}`,
-    workgroupSize: WORKGROUP,
-    outputShape,
-    dispatchLayout: { x: outputShape.map((_, axis) => axis) },
-    dispatch: [Math.ceil(threads / WORKGROUP[0]), 1, 1] as [number, number, number],
-    shaderKey: `lossline_bn_${key}`,
-    getUserCode: () => `
-      fn main(index : i32) {
-        if (index < uniforms.threads) {
-          ${body}
-        }
-      }`,
-  };
-}
 
 /** What each row chunk sums, per channel c of row r (x, dy: [R, C]; mean: [C]). */
 const SUMMANDS = {
@@ -67,7 +37,7 @@ class Runner {
   }
 
   /** Runs a program; its output is disposed with the intermediates unless `keep` (a kernel output). */
-  run(prog: ReturnType<typeof program>, inputs: tf.TensorInfo[], uniforms: Uniform[], keep = false): tf.TensorInfo {
+  run(prog: ReturnType<typeof flatProgram>, inputs: tf.TensorInfo[], uniforms: Uniform[], keep = false): tf.TensorInfo {
     const out = this.backend.runWebGPUProgram(prog, inputs, "float32", uniforms);
     (keep ? this.kept : this.intermediates).push(out);
     return out;
@@ -93,9 +63,9 @@ class Runner {
     const accumulate = terms.map((term, k) => `sum${k} = sum${k} + ${term};`).join(" ");
     const declare = terms.map((_, k) => `var sum${k} = 0.0;`).join(" ");
     const write = terms.map((_, k) => `setOutputAtIndex((p * ${K} + ${k}) * C + c, sum${k});`).join(" ");
-    const partial = program(
-      `partial_${kind}`,
-      [...SUMMANDS[kind].inputs],
+    const partial = flatProgram(
+      `bn_partial_${kind}`,
+      SUMMANDS[kind].inputs,
       [P, K, C],
       P * C,
       "rows : i32, channels : i32, rowsPerChunk : i32,",
@@ -105,9 +75,9 @@ class Runner {
           ${write}`,
     );
     const partials = this.run(partial, inputs, [int(P * C), int(this.rows), int(C), int(rowsPerChunk)]);
-    const total = program(
+    const total = flatProgram(
       // The shader bakes K in, and tfjs caches pipelines by this key.
-      `total_${K}`,
+      `bn_total_${K}`,
       ["partials"],
       [K, C],
       K * C,
@@ -118,12 +88,9 @@ class Runner {
     );
     return this.run(total, [partials], [int(K * C), int(P), int(C), float(factor)], keep);
   }
-
 }
 
-const int = (value: number): Uniform => ({ type: "int32", data: [value] });
-const float = (value: number): Uniform => ({ type: "float32", data: [value] });
-
+/** x viewed as [rows, channels] (channels last), and its size. */
 function shapeOf(x: tf.TensorInfo) {
   const channels = x.shape.at(-1)!;
   return { channels, rows: tf.util.sizeFromShape(x.shape) / channels, size: tf.util.sizeFromShape(x.shape) };
@@ -138,8 +105,8 @@ function forward(): AnyKernel {
     return runner.kernel(() => {
       const mean2d = runner.sums("x", [x], 1 / rows, true);
       const variance2d = runner.sums("centredSquare", [x, mean2d], 1 / rows, true);
-      const normalize = program(
-        "normalize",
+      const normalize = flatProgram(
+        "bn_normalize",
         ["x", "mean", "variance", "scale", "offset"],
         x.shape,
         size,
@@ -168,8 +135,8 @@ function gradient(): AnyKernel {
       // a shader, so the per-channel coefficients come first): with r = 1 / sqrt(variance + eps), n rows,
       // a = scale r, k = -scale r^3 sum(dy xc) / n + 2 dVariance / n, b = -a sum(dy) / n + dMean / n.
       const epsilon = Number(attrs.varianceEpsilon);
-      const coefficients = program(
-        "coefficients",
+      const coefficients = flatProgram(
+        "bn_coefficients",
         ["mean", "variance", "scale", "sums", "dMean", "dVariance"],
         [4, channels],
         channels,
@@ -183,8 +150,8 @@ function gradient(): AnyKernel {
           setOutputAtIndex(3 * C + c, mean[c]);`,
       );
       const abkm = runner.run(coefficients, [mean, variance, scale, sums, dMean, dVariance], [int(channels), int(channels), float(epsilon), float(rows)]);
-      const dxProgram = program(
-        "dx",
+      const dxProgram = flatProgram(
+        "bn_dx",
         ["x", "dy", "abkm"],
         x.shape,
         size,
@@ -193,9 +160,17 @@ function gradient(): AnyKernel {
           setOutputAtIndex(index, abkm[c] * dy[index] + abkm[C + c] * (x[index] - abkm[3 * C + c]) + abkm[2 * C + c]);`,
       );
       const dx = runner.run(dxProgram, [x, dy, abkm], [int(size), int(channels)], true);
-      const dScaleProgram = program("dScale", ["variance", "sums"], [channels], channels, "channels : i32, epsilon : f32,", "setOutputAtIndex(index, sums[uniforms.channels + index] / sqrt(variance[index] + uniforms.epsilon));");
+      const dScaleProgram = flatProgram(
+        "bn_dScale",
+        ["variance", "sums"],
+        [channels],
+        channels,
+        "channels : i32, epsilon : f32,",
+        "setOutputAtIndex(index, sums[uniforms.channels + index] / sqrt(variance[index] + uniforms.epsilon));",
+      );
       const dScale = runner.run(dScaleProgram, [variance, sums], [int(channels), int(channels), float(epsilon)], true);
-      const dOffset = runner.run(program("dOffset", ["sums"], [channels], channels, "", "setOutputAtIndex(index, sums[index]);"), [sums], [int(channels)], true);
+      const dOffsetProgram = flatProgram("bn_dOffset", ["sums"], [channels], channels, "", "setOutputAtIndex(index, sums[index]);");
+      const dOffset = runner.run(dOffsetProgram, [sums], [int(channels)], true);
       return [dx, dScale, dOffset];
     });
   };
