@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import { optimizerSchema } from "../../src/contracts/job-spec.js";
 import { batchNormTraining } from "../../src/training/kernels/batch-norm-training.js";
 import { fusedAdamStep } from "../../src/training/kernels/fused-adam.js";
+import { MOVING_AVERAGE_KERNEL, movingAverage } from "../../src/training/kernels/moving-average.js";
 import { registerTrainingKernels } from "../../src/training/kernels/register-training-kernels.js";
 import { createOptimizer } from "../../src/training/optimizers/create-optimizer.js";
 import { createWebGpuRuntime, setUpWebGpu, type WebGpuAdapterInfo, type WebGpuRuntime } from "../../src/training/webgpu-backend.js";
@@ -217,4 +218,19 @@ test("batch norm in training on webgpu leaves no tensors and no backend buffers 
   assert.equal(tf.memory().numTensors, before.tensors);
   assert.equal(backend.numDataIds(), before.dataIds);
   tf.dispose([x, scale, offset]);
+});
+
+test("the moving statistics' update on webgpu (one shader) agrees with the layers' ops on cpu, in both forms", { skip }, async () => {
+  assert.ok(tf.getKernel(MOVING_AVERAGE_KERNEL, "webgpu"), "registered on webgpu");
+  for (const form of ["book", "tfjs"] as const) {
+    const results: Float32Array[] = [];
+    for (const backendName of ["cpu", "webgpu"]) {
+      assert.ok(await tf.setBackend(backendName));
+      const [moving, batch] = [tf.tensor(uniform(37, 11)), tf.tensor(uniform(37, 12))];
+      const updated = movingAverage(moving, batch, 0.9, form);
+      results.push((await updated.data()) as Float32Array);
+      tf.dispose([moving, batch, updated]);
+    }
+    results[1]!.forEach((value, i) => assert.ok(Math.abs(value - results[0]![i]!) <= 1e-6, `${form} [${i}]: webgpu ${value}, cpu ${results[0]![i]}`));
+  }
 });

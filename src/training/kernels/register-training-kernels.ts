@@ -16,7 +16,7 @@ import { registerReductionGradients } from "./reduction-gradients.js";
 import { type AnyKernel, withFallback } from "./onednn-host.js";
 import { DEFAULT_TENSOR_POOL_MIB, installBufferPool } from "./buffer-pool.js";
 import { webGpuAdamStepKernel } from "./webgpu-adam.js";
-import { webGpuBatchNormTrainingKernels } from "./webgpu-batch-norm.js";
+import { webGpuBatchNormKernels } from "./webgpu-batch-norm.js";
 
 /** Marks the kernel functions this module registered, so a second call recognises them. */
 const LOSSLINE_KERNEL = Symbol.for("lossline.trainingKernel");
@@ -44,7 +44,7 @@ type Tagged = tf.KernelFunc & { [LOSSLINE_KERNEL]?: tf.KernelFunc | null; [ONEDN
  *   the reuse of disposed tensors' arrays for these kernels' outputs (buffer-pool.ts), at most
  *   `tensorPoolMiB` of them waiting (0: none).
  * - "webgpu": LosslineAdamStep as three shaders (webgpu-adam.ts), LosslineBatchNormTraining and its
- *   gradient kernel in shaders of our own (webgpu-batch-norm.ts), and the Mean and Sum gradients of
+ *   gradient kernel and LosslineMovingAverage in shaders of our own (webgpu-batch-norm.ts), and the Mean and Sum gradients of
  *   reduction-gradients.ts (tfjs's fill a tensor of ones on the host and upload it, for every batch
  *   norm of every step).
  * - any other backend: none.
@@ -71,7 +71,7 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
   if (backendName === "webgpu") {
     // The scratch Adam in three shaders, batch norm in training in our shaders, and the Mean and Sum
     // gradients without a host-filled tensor of ones.
-    const kernels = { [ADAM_STEP_KERNEL]: webGpuAdamStepKernel(), ...webGpuBatchNormTrainingKernels() };
+    const kernels = { [ADAM_STEP_KERNEL]: webGpuAdamStepKernel(), ...webGpuBatchNormKernels() };
     for (const [kernelName, kernelFunc] of Object.entries(kernels)) install(kernelName, backendName, kernelFunc);
     registerBatchNormTrainingGradient();
     registerReductionGradients(backendName);

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { BATCH_NORM_TRAINING_GRAD_KERNEL, BATCH_NORM_TRAINING_KERNEL } from "./batch-norm-training.js";
+import { MOVING_AVERAGE_KERNEL, type MovingAverageForm } from "./moving-average.js";
 import type { AnyKernel } from "./onednn-host.js";
 import { float, flatProgram, int, type Uniform, type WebGpuBackendLike } from "./webgpu-program.js";
 
@@ -12,6 +13,7 @@ import { float, flatProgram, int, type Uniform, type WebGpuBackendLike } from ".
  * Per-channel sums over the R = size / C rows of x viewed as [R, C] are two passes: P chunks of rows
  * summed by P x C threads (coalesced: neighbouring threads read neighbouring channels), then the P
  * partial sums of each channel. Formulas are the cpu kernel's (native/batch-norm-training.cc), in float32.
+ * The layers' moving statistics are updated by one shader each (LosslineMovingAverage).
  */
 
 /** What each row chunk sums, per channel c of row r (x, dy: [R, C]; mean: [C]). */
@@ -176,7 +178,21 @@ function gradient(): AnyKernel {
   };
 }
 
-/** Both kernels for the webgpu backend, by kernel name. */
-export function webGpuBatchNormTrainingKernels(): Record<string, AnyKernel> {
-  return { [BATCH_NORM_TRAINING_KERNEL]: forward(), [BATCH_NORM_TRAINING_GRAD_KERNEL]: gradient() };
+/** A moving statistic's update (moving-average.ts), one shader per form. */
+function movingAverageKernel(): AnyKernel {
+  return ({ inputs, backend, attrs }) => {
+    const { moving, batch } = inputs as Record<"moving" | "batch", tf.TensorInfo>;
+    const form = attrs.form as MovingAverageForm;
+    const momentum = Number(attrs.momentum);
+    const size = tf.util.sizeFromShape(moving.shape);
+    const expression = form === "book" ? "moving[index] * uniforms.momentum + batch[index] * uniforms.rest" : "moving[index] - (moving[index] - batch[index]) * uniforms.rest";
+    const update = flatProgram(`bn_moving_${form}`, ["moving", "batch"], moving.shape, size, "momentum : f32, rest : f32,", `setOutputAtIndex(index, ${expression});`);
+    // The constants as the composed ops' float32 scalars: momentum and 1 - momentum (computed in double).
+    return (backend as unknown as WebGpuBackendLike).runWebGPUProgram(update, [moving, batch], "float32", [int(size), float(Math.fround(momentum)), float(Math.fround(1 - momentum))]);
+  };
+}
+
+/** The batch-norm kernels for the webgpu backend, by kernel name: training forward and gradient, and the moving statistics' update. */
+export function webGpuBatchNormKernels(): Record<string, AnyKernel> {
+  return { [BATCH_NORM_TRAINING_KERNEL]: forward(), [BATCH_NORM_TRAINING_GRAD_KERNEL]: gradient(), [MOVING_AVERAGE_KERNEL]: movingAverageKernel() };
 }

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { batchNormTraining } from "../kernels/batch-norm-training.js";
+import { movingAverage } from "../kernels/moving-average.js";
 
 type LayerVariable = tf.LayerVariable;
 
@@ -85,8 +86,8 @@ export class ScratchBatchNorm extends tf.layers.Layer {
 
   private updateMovingStatistics(mean: tf.Tensor, variance: tf.Tensor): void {
     tf.tidy(() => {
-      const move = (moving: LayerVariable, batch: tf.Tensor) =>
-        moving.write(moving.read().mul(this.momentum).add(batch.mul(1 - this.momentum)));
+      // moving * momentum + batch * (1 - momentum); one kernel where the backend has it (webgpu).
+      const move = (moving: LayerVariable, batch: tf.Tensor) => moving.write(movingAverage(moving.read(), batch, this.momentum, "book"));
       move(this.movingMean, mean);
       move(this.movingVar, variance);
     });

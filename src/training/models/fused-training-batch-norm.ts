@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { batchNormTraining } from "../kernels/batch-norm-training.js";
+import { movingAverage } from "../kernels/moving-average.js";
 
 /** The fields of tfjs's BatchNormalization layer its training call reads (protected in its types). */
 interface BatchNormalizationFields {
@@ -34,8 +35,7 @@ export function withFusedTraining(layer: tf.layers.Layer): tf.layers.Layer {
       const fused = batchNormTraining(x, fields.gamma.read(), fields.beta.read(), fields.epsilon);
       if (!fused) return undefined;
       for (const [moving, batch] of [[fields.movingMean, fused.mean], [fields.movingVariance, fused.variance]] as const) {
-        const value = moving.read();
-        moving.write(tf.sub(value, tf.mul(tf.sub(value, batch), 1 - fields.momentum)));
+        moving.write(movingAverage(moving.read(), batch, fields.momentum, "tfjs"));
       }
       return fused.y;
     });
