@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { optimizerSchema } from "../src/contracts/job-spec.js";
 import { modelSpecSchema, type ModelSpec } from "../src/contracts/models.js";
@@ -39,4 +40,28 @@ export function randomDataStep(network: { model: unknown; batch: number; size: n
     labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
   }));
   return { model, params, optimizer, batch, step: () => trainStep(model, params, optimizer, 0.001, batch) };
+}
+
+/** A bench's `--flag value` option (the last one given wins). */
+export function option(flag: string): string | undefined {
+  const index = process.argv.lastIndexOf(flag);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+/**
+ * PyTorch's training samples per second for `network` (bench/pytorch_convnets.py throughput, the same
+ * model, batch, size and Adam), or why there is none: its last stderr line.
+ */
+export function pytorchThroughput(
+  script: string,
+  network: { name: string; batch: number; size: number },
+  run: { steps: number; warmup?: number; device?: string; threads?: number },
+): { samplesPerSecond: number } | { error: string } {
+  const args = [script, "throughput", "--model", network.name, "--batch", String(network.batch), "--size", String(network.size), "--steps", String(run.steps), "--warmup", String(run.warmup ?? 1)];
+  if (run.device) args.push("--device", run.device);
+  if (run.threads) args.push("--threads", String(run.threads));
+  const result = spawnSync(process.env.PYTHON ?? "python3", args, { encoding: "utf8" });
+  const line = result.stdout?.trim().split("\n").at(-1);
+  if (result.status !== 0 || !line?.startsWith("{")) return { error: (result.stderr?.trim().split("\n").at(-1) ?? `exit ${result.status}`).slice(0, 160) };
+  return { samplesPerSecond: (JSON.parse(line) as { samplesPerSecond: number }).samplesPerSecond };
 }

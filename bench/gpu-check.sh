@@ -25,12 +25,13 @@ echo "== Vulkan"
 libraries="$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null)"
 # A GPU machine without the GL vendor-neutral libraries (glvnd) cannot use the NVIDIA driver's
 # Vulkan ICD: unpack the packed .debs into / there (as root, on a lent machine only: never in the smoke test).
-if [ -z "${GPU_CHECK_SMOKE:-}" ] && [ "$(id -u)" = 0 ] && command -v nvidia-smi >/dev/null \
-  && [ -d "$root/debs" ] && ! { grep -q "libGLdispatch.so.0 " <<<"$libraries" && grep -q "libEGL.so.1 " <<<"$libraries" && grep -q "libGLX.so.0 " <<<"$libraries" && grep -q "libvulkan.so.1 " <<<"$libraries"; }; then
-  for deb in "$root"/debs/*.deb; do dpkg -x "$deb" /; done
+if [ -z "${GPU_CHECK_SMOKE:-}" ] && [ "$(id -u)" = 0 ] && command -v nvidia-smi >/dev/null && command -v dpkg >/dev/null \
+  && [ -d "$root/debs" ] && ! { grep -q "libGLdispatch.so.0 " <<<"$libraries" && grep -q "libEGL.so.1 " <<<"$libraries" && grep -q "libGLX.so.0 " <<<"$libraries"; }; then
+  unpacked=0
+  for deb in "$root"/debs/*.deb; do dpkg -x "$deb" / && unpacked=$((unpacked + 1)); done
   ldconfig
   libraries="$( (ldconfig -p || /sbin/ldconfig -p) 2>/dev/null)"
-  echo "unpacked $(ls "$root/debs" | wc -l) GL/Vulkan .debs (the machine had no glvnd)"
+  echo "unpacked $unpacked GL/Vulkan .debs into / (the machine had no glvnd)"
 fi
 # The machine's own loader when it has one, else the packed one.
 if [ -n "${GPU_CHECK_PACKED_LOADER:-}" ] || ! grep -q 'libvulkan.so.1 ' <<<"$libraries"; then
@@ -44,16 +45,19 @@ fi
 # The NVIDIA driver's Vulkan ICD lives in libGLX_nvidia.so.0. Containers put its JSON manifest in
 # different places, or none (then we write one): try each until Dawn finds a GPU adapter.
 if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${GPU_CHECK_SMOKE:-}" ]; then
-  candidates="$(ls /usr/local/nvidia/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json /usr/share/vulkan/icd.d/nvidia*.json /usr/local/share/vulkan/icd.d/nvidia*.json 2>/dev/null)"
+  candidates=()
+  for manifest in /usr/local/nvidia/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json /usr/share/vulkan/icd.d/nvidia*.json /usr/local/share/vulkan/icd.d/nvidia*.json; do
+    [ -f "$manifest" ] && candidates+=("$manifest")
+  done
   glx="$(awk '/libGLX_nvidia.so.0 / {print $NF; exit}' <<<"$libraries")"
   [ -z "$glx" ] && glx="$(ls /usr/lib/x86_64-linux-gnu/libGLX_nvidia.so.0 /usr/lib64/libGLX_nvidia.so.0 /usr/local/nvidia/lib64/libGLX_nvidia.so.0 2>/dev/null | head -n 1)"
   if [ -n "$glx" ]; then
     printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3.0"}}\n' "$glx" > "$work/nvidia_icd.json"
-    candidates="$candidates $work/nvidia_icd.json"
+    candidates+=("$work/nvidia_icd.json")
   fi
   chosen=""
-  for manifest in $candidates; do
-    probe="$(VK_ICD_FILENAMES="$manifest" VK_DRIVER_FILES="$manifest" timeout 60 "$root/bin/node" "$root/gpu-check.mjs" --probe 2>&1)"
+  for manifest in "${candidates[@]}"; do
+    probe="$(VK_ICD_FILENAMES="$manifest" VK_DRIVER_FILES="$manifest" timeout 20 "$root/bin/node" "$root/gpu-check.mjs" --probe 2>&1)"
     status=$?
     echo "$manifest: $(grep 'GPU-CHECK probe' <<<"$probe" || tail -n 1 <<<"$probe")"
     if [ "$status" = 0 ]; then chosen="$manifest"; break; fi
@@ -62,16 +66,17 @@ if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${GPU_CHECK_SMOKE:-}" ]; then
     export VK_ICD_FILENAMES="$chosen" VK_DRIVER_FILES="$chosen"
     echo "ICD manifest: $chosen"
   else
-    echo "no NVIDIA Vulkan ICD gave an adapter (tried: ${candidates:-none}); NVIDIA libraries present:"
+    echo "no NVIDIA Vulkan ICD gave an adapter (tried: ${candidates[*]:-none}); NVIDIA libraries present:"
     grep -o 'lib[a-zA-Z_]*nvidia[^ ]*' <<<"$libraries" | sort -u | tr '\n' ' '; echo
-    first="${candidates%% *}"
-    [ -n "$first" ] && VK_LOADER_DEBUG=error,warn,driver VK_ICD_FILENAMES="$first" timeout 60 "$root/bin/node" "$root/gpu-check.mjs" --probe 2>&1 | tail -n 25
+    if [ "${#candidates[@]}" -gt 0 ]; then
+      VK_LOADER_DEBUG=error,warn,driver VK_ICD_FILENAMES="${candidates[0]}" timeout 20 "$root/bin/node" "$root/gpu-check.mjs" --probe 2>&1 | tail -n 25
+    fi
   fi
 fi
 
 echo "== webgpu vs PyTorch"
 # GPU_CHECK_NODE_FLAGS: flags for this one Node process (e.g. --cpu-prof --cpu-prof-dir=DIR), not the probes.
-# shellcheck disable=SC2086
-"$root/bin/node" ${GPU_CHECK_NODE_FLAGS:-} "$root/gpu-check.mjs" --pytorch "$root/pytorch_convnets.py" --device cuda "$@" 2>&1 \
+read -ra node_flags <<<"${GPU_CHECK_NODE_FLAGS:-}"
+"$root/bin/node" "${node_flags[@]}" "$root/gpu-check.mjs" --pytorch "$root/pytorch_convnets.py" --device cuda "$@" 2>&1 \
   | grep -v 'artificially reduced from'
 exit "${PIPESTATUS[0]}"

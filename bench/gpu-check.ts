@@ -4,18 +4,14 @@
 // networks in PyTorch (bench/pytorch_convnets.py throughput --device cuda when --pytorch is given),
 // and the ratio. bench/gpu-pack.sh bundles this file into one .mjs so that it runs without tsx.
 // Usage: node --import tsx bench/gpu-check.ts [--probe] [--seconds 10] [--only lenet,resnet18] [--pytorch bench/pytorch_convnets.py|none] [--device cuda] [--steps N] [--flags JSON] [--profile] [--stock-webgpu]
-import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { registerTrainingKernels } from "../src/training/kernels/register-training-kernels.js";
 import { setUpWebGpu } from "../src/training/webgpu-backend.js";
-import { kernelTimes, NETWORKS, randomDataStep, type Network } from "./convnet-step.js";
+import { kernelTimes, NETWORKS, option, pytorchThroughput, randomDataStep, type Network } from "./convnet-step.js";
 
 const GPU_NETWORKS = NETWORKS.filter((network) => network.name !== "densenet");
 
-const option = (flag: string) => {
-  const index = process.argv.lastIndexOf(flag); // the last one wins: gpu-check.sh's defaults come first
-  return index >= 0 ? process.argv[index + 1] : undefined;
-};
+// Options: the last one given wins, so gpu-check.sh's defaults come first.
 const seconds = Number(option("--seconds") ?? 10);
 /** A fixed number of timed steps instead of `seconds` (tiny runs on lavapipe). */
 const fixedSteps = option("--steps") === undefined ? undefined : Number(option("--steps"));
@@ -69,16 +65,7 @@ async function profile(network: Network, step: () => Promise<unknown>) {
 
 /** PyTorch's samples per second for the same network and batch, or the reason it has none. */
 function pytorch(network: Network): { samplesPerSecond: number } | { error: string } {
-  const python = process.env.PYTHON ?? "python3";
-  const steps = fixedSteps ?? Math.max(20, network.name === "lenet" ? 200 : 100);
-  const run = spawnSync(
-    python,
-    [pytorchScript!, "throughput", "--model", network.name, "--batch", String(network.batch), "--size", String(network.size), "--steps", String(steps), "--warmup", "3", "--device", device],
-    { encoding: "utf8" },
-  );
-  const line = run.stdout?.trim().split("\n").at(-1);
-  if (run.status !== 0 || !line?.startsWith("{")) return { error: (run.stderr?.trim().split("\n").at(-1) ?? `exit ${run.status}`).slice(0, 160) };
-  return JSON.parse(line);
+  return pytorchThroughput(pytorchScript!, network, { steps: fixedSteps ?? Math.max(20, network.name === "lenet" ? 200 : 100), warmup: 3, device });
 }
 
 const webgpu = await setUpWebGpu({ allowFallbackAdapter: true });
@@ -97,7 +84,7 @@ if ("reason" in webgpu) {
 }
 if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') failed");
 await tf.ready();
-// The worker's additions for webgpu, as initBackend registers them (the fused Adam, the reduction gradients); --stock-webgpu: tfjs's own.
+// The worker's additions for webgpu, as initBackend registers them (register-training-kernels.ts); --stock-webgpu: tfjs's own.
 if (!process.argv.includes("--stock-webgpu")) registerTrainingKernels("webgpu");
 if (flags) {
   tf.env().setFlags(JSON.parse(flags) as Parameters<ReturnType<typeof tf.env>["setFlags"]>[0]);

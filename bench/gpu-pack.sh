@@ -11,7 +11,8 @@
 #   pytorch_convnets.py      the PyTorch yardstick
 # With --with-cpu also cpu-check.mjs (bench/cpu-check.ts: the oneDNN engine on every core against
 # PyTorch on the CPU), the built addon and the libraries it loads (libdnnl, libgomp, libOpenCL: +12 MiB):
-#   LD_LIBRARY_PATH=<pack>/lib <pack>/bin/node <pack>/cpu-check.mjs --addon <pack>/lossline_onednn.node --pytorch <pack>/pytorch_convnets.py
+#   tar -xzf dist/gpu-pack/gpu-check.tar.gz -C /tmp && p=/tmp/gpu-check &&
+#   LD_LIBRARY_PATH=$p/lib $p/bin/node $p/cpu-check.mjs --addon $p/lossline_onednn.node --pytorch $p/pytorch_convnets.py
 # Then, unless --no-smoke, runs the packed check here (on lavapipe: one LeNet step) to prove it runs.
 # Usage: bench/gpu-pack.sh [out dir=dist/gpu-pack] [--no-smoke] [--with-cpu]
 set -euo pipefail
@@ -23,9 +24,22 @@ for arg in "$@"; do
   case "$arg" in
     --no-smoke) smoke=0 ;;
     --with-cpu) with_cpu=1 ;;
+    -*) echo "gpu-pack.sh: unknown option $arg" >&2; exit 2 ;;
     *) out="$arg" ;;
   esac
 done
+if [ "$with_cpu" = 1 ] && [ ! -f build/Release/lossline_onednn.node ]; then
+  echo "gpu-pack.sh: --with-cpu needs the oneDNN addon (npm run build:native)" >&2
+  exit 1
+fi
+
+# Bundles a bench script with TensorFlow.js and our sources into one .mjs (Dawn stays outside: a native
+# addon); tfjs is CommonJS, so the bundle gets a real require for the Node built-ins it asks for.
+bundle() {
+  node_modules/.bin/esbuild "$1" --bundle --platform=node --format=esm --target=node20 \
+    --external:webgpu --log-level=warning --outfile="$2" \
+    --banner:js='import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);'
+}
 node_version=20.20.2
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -39,10 +53,7 @@ mv "$work/package/bin/node" "$stage/bin/node"
 [ "$("$stage/bin/node" --version)" = "v$node_version" ]
 
 echo "== gpu-check.mjs (esbuild bundle; Dawn stays outside, it is a native addon)"
-# tfjs is CommonJS: the bundle gets a real require for the Node built-ins it asks for.
-node_modules/.bin/esbuild bench/gpu-check.ts --bundle --platform=node --format=esm --target=node20 \
-  --external:webgpu --log-level=warning --outfile="$stage/gpu-check.mjs" \
-  --banner:js='import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);'
+bundle bench/gpu-check.ts "$stage/gpu-check.mjs"
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$stage/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$stage/node_modules/webgpu/dist/linux-x64/"
 # Only for the version recorded with the adapter.
@@ -64,19 +75,27 @@ ls "$stage/debs"
 
 if [ "$with_cpu" = 1 ]; then
   echo "== cpu-check.mjs, the oneDNN addon and its libraries"
-  node_modules/.bin/esbuild bench/cpu-check.ts --bundle --platform=node --format=esm --target=node20 \
-    --external:webgpu --log-level=warning --outfile="$stage/cpu-check.mjs" \
-    --banner:js='import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);'
+  bundle bench/cpu-check.ts "$stage/cpu-check.mjs"
   cp build/Release/lossline_onednn.node "$stage/"
-  for library in $(ldd build/Release/lossline_onednn.node | awk '/libdnnl|libgomp|libOpenCL/ {print $3}'); do cp -L "$library" "$stage/lib/"; done
+  for library in $(ldd build/Release/lossline_onednn.node | awk '/libdnnl|libgomp|libOpenCL/ && $3 ~ /^\// {print $3}'); do cp -L "$library" "$stage/lib/"; done
+  [ -f "$stage/lib/libdnnl.so.2" ] || { echo "gpu-pack.sh: libdnnl.so.2 not found beside the addon (ldd)" >&2; exit 1; }
 fi
 
-rm -rf "$out"
 mkdir -p "$out"
+rm -f "$out/gpu-check.tar.gz"
 tar -C "$work" -czf "$out/gpu-check.tar.gz" gpu-check
+# A device call carries at most 64 MiB, the repository included.
+size="$(stat -c %s "$out/gpu-check.tar.gz")"
+[ "$size" -lt $((60 * 1024 * 1024)) ] || { echo "gpu-pack.sh: the pack is $((size >> 20)) MiB, over the 60 MiB a device call can carry beside the repository" >&2; exit 1; }
 echo "== packed: $(du -sh "$out" | cut -f1) in $out (unpacked $(du -sh "$stage" | cut -f1))"
 
 if [ "$smoke" = 1 ]; then
   echo "== smoke test of the pack on this machine (one LeNet step; PyTorch on cpu)"
   GPU_CHECK_SMOKE=1 GPU_CHECK_PACKED_LOADER=1 bash bench/gpu-check.sh "$out" --only lenet --steps 1 --device cpu
+  if [ "$with_cpu" = 1 ]; then
+    echo "== smoke test of cpu-check.mjs (one second of LeNet on the packed addon)"
+    tar -xzf "$out/gpu-check.tar.gz" -C "$work"
+    LD_LIBRARY_PATH="$work/gpu-check/lib" "$work/gpu-check/bin/node" "$work/gpu-check/cpu-check.mjs" \
+      --addon "$work/gpu-check/lossline_onednn.node" --pytorch none --only lenet --seconds 1
+  fi
 fi

@@ -25,16 +25,20 @@ export async function startService() {
   await api.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = api.app.server.address() as AddressInfo;
   const worker = spawn(process.execPath, ["--import", "tsx", "workers/main.ts"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
+  const release = async () => {
+    await Promise.allSettled([api.close(), tenants.revokeKey(record.id)]);
+    await prisma.$disconnect();
+  };
   try {
-    // A worker that dies before it is ready (no database, a crash at start) ends the bench with its exit code.
+    // A worker that cannot start or dies before it is ready (no database, a crash at start) fails the
+    // bench with an error that says how it exited.
     await new Promise<void>((resolve, reject) => {
       worker.stdout!.on("data", (chunk) => String(chunk).includes("worker ready") && resolve());
+      worker.once("error", reject);
       worker.once("exit", (code, signal) => reject(new Error(`the worker exited before it was ready (${signal ?? `code ${code}`})`)));
     });
   } catch (error) {
-    await api.close();
-    await tenants.revokeKey(record.id);
-    await prisma.$disconnect();
+    await release();
     throw error;
   }
   return {
@@ -42,9 +46,7 @@ export async function startService() {
     auth: { authorization: `Bearer ${key}` },
     async close() {
       worker.kill("SIGTERM");
-      await api.close();
-      await tenants.revokeKey(record.id);
-      await prisma.$disconnect();
+      await release();
     },
   };
 }

@@ -8,13 +8,8 @@
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/training/backend.js";
-import { NETWORKS, randomDataStep, type Network } from "./convnet-step.js";
+import { NETWORKS, option, pytorchThroughput, randomDataStep, type Network } from "./convnet-step.js";
 
-
-const option = (flag: string) => {
-  const index = process.argv.indexOf(flag);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-};
 
 /** Child mode: measures one network on one backend and prints one JSON line. */
 async function measure(backend: string, network: Network, seconds: number): Promise<void> {
@@ -40,13 +35,12 @@ async function measure(backend: string, network: Network, seconds: number): Prom
 }
 
 function pytorch(network: Network, seconds: number): number {
-  const python = process.env.PYTHON ?? "/usr/bin/python3";
-  const probe = spawnSync(python, ["bench/pytorch_convnets.py", "throughput", "--model", network.name, "--batch", String(network.batch), "--size", String(network.size), "--steps", "2", "--warmup", "1"], { encoding: "utf8" });
-  if (probe.status !== 0) return NaN;
-  const rate = JSON.parse(probe.stdout.trim().split("\n").at(-1)!).samplesPerSecond as number;
-  const steps = Math.max(2, Math.round((rate * seconds) / network.batch));
-  const run = spawnSync(python, ["bench/pytorch_convnets.py", "throughput", "--model", network.name, "--batch", String(network.batch), "--size", String(network.size), "--steps", String(steps), "--warmup", "1"], { encoding: "utf8" });
-  return JSON.parse(run.stdout.trim().split("\n").at(-1)!).samplesPerSecond;
+  // A 2-step probe for the rate, then about `seconds` of steps (Debian's python3-torch).
+  process.env.PYTHON ??= "/usr/bin/python3";
+  const probe = pytorchThroughput("bench/pytorch_convnets.py", network, { steps: 2 });
+  if ("error" in probe) return NaN;
+  const result = pytorchThroughput("bench/pytorch_convnets.py", network, { steps: Math.max(2, Math.round((probe.samplesPerSecond * seconds) / network.batch)) });
+  return "error" in result ? NaN : result.samplesPerSecond;
 }
 
 function child(backend: string, network: Network, seconds: number): { samplesPerSecond: number; estimate: boolean } | { error: string } {

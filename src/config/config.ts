@@ -29,8 +29,8 @@ export const configSchema = z.object({
   /** TensorFlow.js backend for workers: `auto` takes the fastest present (tfjs-node-gpu, tfjs-node, cpu + oneDNN addon, wasm, cpu; on a GPU worker webgpu on a GPU adapter after tfjs-node-gpu); `webgpu` forces Dawn even on a software adapter. */
   TF_BACKEND: z.enum(["auto", "cpu", "wasm", "tensorflow", "onednn", "webgpu"]).default("auto"),
   /**
-   * With the oneDNN engine, the arrays of disposed tensors are reused for new ones (V8 collects garbage far
-   * less often); at most this many MiB of them wait for reuse. 0 turns the reuse off.
+   * With the oneDNN engine, the arrays of disposed tensors are reused for the outputs of its native kernels
+   * (V8 collects garbage far less often); at most this many MiB of them wait for reuse. 0 turns the reuse off.
    */
   TENSOR_POOL_MIB: integer(0, 1_048_576, 1024),
   /** How long a worker's lock on a job lasts without renewal, in ms. */

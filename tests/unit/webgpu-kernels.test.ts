@@ -7,7 +7,7 @@ import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { optimizerSchema } from "../../src/contracts/job-spec.js";
 import { batchNormTraining } from "../../src/training/kernels/batch-norm-training.js";
-import { fusedAdamStep } from "../../src/training/kernels/fused-adam.js";
+import { ADAM_STEP_KERNEL } from "../../src/training/kernels/fused-adam.js";
 import { MOVING_AVERAGE_KERNEL, movingAverage } from "../../src/training/kernels/moving-average.js";
 import { registerTrainingKernels } from "../../src/training/kernels/register-training-kernels.js";
 import { createOptimizer } from "../../src/training/optimizers/create-optimizer.js";
@@ -17,7 +17,8 @@ const runtime = createWebGpuRuntime();
 const found = await runtime.probe();
 const skip = found.adapter ? false : `no WebGPU adapter: ${found.reason}`;
 if (found.adapter) await runtime.register();
-// As initBackend does for webgpu: our Mean and Sum gradients there, checked below against the cpu's stock ones.
+// As initBackend does for webgpu: our Adam, batch-norm and moving-average kernels and our Mean and Sum
+// gradients there, checked below against the cpu's stock ops.
 registerTrainingKernels("webgpu");
 
 /** Relative tolerance: |webgpu - cpu| <= TOLERANCE * max(1, |cpu|). float32 sums in another order differ by ~1e-6 relative. */
@@ -167,38 +168,37 @@ test("selection: a fallback adapter is used only when allowed, and never counts 
 });
 
 /** The scratch Adam's parameters and state after 3 updates on `backendName`, from the same starting values and gradients. */
-async function adamOn(backendName: string): Promise<{ values: Float32Array[]; fused: boolean; leaked: number }> {
+async function adamOn(backendName: string): Promise<{ values: Float32Array[]; fusedSteps: number; leaked: number; leakedData: number }> {
   assert.ok(await tf.setBackend(backendName));
   if (backendName === "cpu") (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  const before = tf.memory().numTensors;
-  // Small, odd, rank 4, and 77,100 elements (more than one 64-wide workgroup row of dispatch).
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const before = { tensors: tf.memory().numTensors, dataIds: backend.numDataIds() };
+  // Small, odd, rank 4, and 77,100 elements (1,205 workgroups of 64).
   const shapes = [[1], [7], [3, 5], [2, 3, 4, 5], [300, 257]];
   const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.01, beta1: 0.8, beta2: 0.95 }));
   const params = tf.tidy(() => shapes.map((shape, i) => tf.variable(tf.tensor(uniform(shape.reduce((a, b) => a * b, 1), 7000 + i), shape), true, `webgpu-adam-${i}`)));
-  let fused = false;
+  let fusedSteps = 0;
   for (let step = 0; step < 3; step++) {
     const grads = Object.fromEntries(params.map((param, i) => [param.name, tf.tensor(uniform(param.size, 100 * step + i + 1), param.shape)]));
-    if (step === 0) {
-      const probe = fusedAdamStep(params[0]!, grads[params[0]!.name]!, params[0]!, params[0]!, { beta1: 0.9, beta2: 0.999, epsilon: 1e-6, lr: 0.1, step: 1 });
-      fused = probe !== undefined;
-      tf.dispose(probe);
-    }
-    optimizer.step(params, grads, 0.01);
+    // Which kernels the optimizer's step really ran.
+    const profile = await tf.profile(() => optimizer.step(params, grads, 0.01));
+    fusedSteps += profile.kernels.filter((kernel) => kernel.name === ADAM_STEP_KERNEL).length;
     tf.dispose(Object.values(grads));
   }
   const state = await optimizer.saveState(params);
   const values = [...(await Promise.all(params.map((param) => param.data()))), ...state.tensors.map((tensor) => tensor.values)] as Float32Array[];
   optimizer.dispose();
   tf.dispose(params);
-  return { values, fused, leaked: tf.memory().numTensors - before };
+  return { values, fusedSteps, leaked: tf.memory().numTensors - before.tensors, leakedData: backend.numDataIds() - before.dataIds };
 }
 
 test("the fused Adam on webgpu (three shaders) agrees with the composed Adam on cpu and leaks nothing", { skip }, async () => {
   const expected = await adamOn("cpu");
   const actual = await adamOn("webgpu");
-  assert.equal(expected.fused, false, "cpu composes the update here (no kernel registered on it in this file)");
-  assert.equal(actual.fused, true, "webgpu runs LosslineAdamStep");
+  assert.equal(expected.fusedSteps, 0, "cpu composes the update here (no kernel registered on it in this file)");
+  assert.equal(actual.fusedSteps, 3 * 5, "webgpu runs LosslineAdamStep for every parameter of every step");
   assert.equal(actual.leaked, 0);
+  assert.equal(actual.leakedData, 0, "no backend buffers left behind");
   actual.values.forEach((values, k) => {
     let worst = 0;
     for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(values[i]! - expected.values[k]![i]!) / Math.max(1, Math.abs(expected.values[k]![i]!)));
@@ -227,9 +227,12 @@ test("the moving statistics' update on webgpu (one shader) agrees with the layer
     for (const backendName of ["cpu", "webgpu"]) {
       assert.ok(await tf.setBackend(backendName));
       const [moving, batch] = [tf.tensor(uniform(37, 11)), tf.tensor(uniform(37, 12))];
-      const updated = movingAverage(moving, batch, 0.9, form);
-      results.push((await updated.data()) as Float32Array);
-      tf.dispose([moving, batch, updated]);
+      let updated: tf.Tensor | undefined;
+      const profile = await tf.profile(() => (updated = movingAverage(moving, batch, 0.9, form)));
+      const ran = profile.kernels.some((kernel) => kernel.name === MOVING_AVERAGE_KERNEL);
+      assert.equal(ran, backendName === "webgpu", `${backendName}: ${ran ? "our kernel" : "the layers' ops"}`);
+      results.push((await updated!.data()) as Float32Array);
+      tf.dispose([moving, batch, updated!]);
     }
     results[1]!.forEach((value, i) => assert.ok(Math.abs(value - results[0]![i]!) <= 1e-6, `${form} [${i}]: webgpu ${value}, cpu ${results[0]![i]}`));
   }

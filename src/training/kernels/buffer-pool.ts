@@ -13,7 +13,8 @@ import * as tf from "@tensorflow/tfjs";
  * Safety: an array is reused only once tfjs has disposed its tensor, and only where nothing else can
  * still hold it:
  * - the backend's readSync (and read, which calls it: dataSync, data, arraySync, bufferSync) hands out
- *   a copy of a pooled array, never the array itself;
+ *   a copy of a pooled array, never the array itself (stock kernels that read their inputs through
+ *   readSync, such as Tile, StridedSlice and GatherV2, copy them too: a cost, rare in a training step);
  * - an array that a second tensor's data also uses (a stock Slice's subarray view, a kernel returning its
  *   input's values) is marked aliased and left to the garbage collector, never reused.
  * Arrays a kernel takes from the pool but never stores in a tensor are simply collected.
@@ -70,7 +71,7 @@ class BufferPool {
       return reused;
     }
     this.stats.allocated++;
-    const array = new Float32Array(Buffer.allocUnsafeSlow(length * 4).buffer, 0, length);
+    const array = unzeroed(length);
     this.leases.set(array.buffer as ArrayBuffer, { owner: undefined, aliased: false });
     return array;
   }
@@ -161,7 +162,11 @@ export function installBufferPool(backend: tf.KernelBackend, maxFreeMiB: number)
  */
 export function uninitialized(length: number): Float32Array {
   if (length * 4 <= MIN_POOLED_BYTES) return new Float32Array(length);
-  if (active) return active.take(length);
+  return active ? active.take(length) : unzeroed(length);
+}
+
+/** A Float32Array on its own ArrayBuffer, not zeroed. */
+function unzeroed(length: number): Float32Array {
   return new Float32Array(Buffer.allocUnsafeSlow(length * 4).buffer, 0, length);
 }
 

@@ -69,8 +69,8 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
   }
   if (backendName === "webgpu") {
-    // The scratch Adam in three shaders, batch norm in training in our shaders, and the Mean and Sum
-    // gradients without a host-filled tensor of ones.
+    // The scratch Adam in three shaders, batch norm in training and the moving statistics' update in our
+    // shaders, and the Mean and Sum gradients without a host-filled tensor of ones.
     const kernels = { [ADAM_STEP_KERNEL]: webGpuAdamStepKernel(), ...webGpuBatchNormKernels() };
     for (const [kernelName, kernelFunc] of Object.entries(kernels)) install(kernelName, backendName, kernelFunc);
     registerBatchNormTrainingGradient();
