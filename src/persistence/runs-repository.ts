@@ -104,6 +104,11 @@ export function createRunsRepository({ prisma }: { prisma: PrismaClient }) {
       return prisma.run.findFirst({ where: { id, tenantId } });
     },
 
+    /** The tenant's runs among `ids`, in one query (others' and unknown ids are simply absent). */
+    async findManyOwned(ids: string[], tenantId: string): Promise<Run[]> {
+      return prisma.run.findMany({ where: { id: { in: ids }, tenantId } });
+    },
+
     /** Newest first; `limit + 1` rows are read to know whether another page exists. */
     async list(tenantId: string, filter: RunFilter, limit: number, cursor?: RunCursor): Promise<{ runs: Run[]; next: RunCursor | null }> {
       const where: Prisma.RunWhereInput = {

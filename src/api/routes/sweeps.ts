@@ -104,10 +104,13 @@ export const sweepRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { runs, s
     async (request) => {
       const { runs: ids, x, points: maxPoints } = request.query;
       const { tenantId } = callerOf(request);
+      // Every run is checked in one query before any points are read.
+      const owned = new Map((await runs.findManyOwned(ids, tenantId)).map((run) => [run.id, run]));
+      const missing = ids.find((id) => !owned.has(id));
+      if (missing !== undefined) throw new NotFoundError(`runs: no run ${missing}`);
       const compared = await Promise.all(
         ids.map(async (id) => {
-          const run = await runs.findOwned(id, tenantId);
-          if (!run) throw new NotFoundError(`runs: no run ${id}`);
+          const run = owned.get(id)!;
           const totalPoints = await metrics.countPoints(id);
           const points = totalPoints > maxPoints ? await metrics.downsample(id, maxPoints) : await metrics.listPoints(id, -1, maxPoints);
           return { id, status: run.status, label: labelOf(run), totalPoints, points: points.map(alignOn(x, run, points)) };
