@@ -5,9 +5,8 @@ import "@tensorflow/tfjs-backend-wasm";
 import { modelSpecSchema, type ModelSpec } from "../../src/contracts/models.js";
 import { optimizerSchema } from "../../src/contracts/job-spec.js";
 import { initBackend } from "../../src/training/backend.js";
-import { stockBatchNormGradient } from "../../src/training/kernels/batch-norm-gradient.js";
 import { batchNormTraining } from "../../src/training/kernels/batch-norm-training.js";
-import { stockReductionGradients } from "../../src/training/kernels/reduction-gradients.js";
+import { stockGradient } from "../../src/training/kernels/gradient-overrides.js";
 import { DEFAULT_ONEDNN_ADDON_PATH, loadOneDnnAddon, type OneDnnAddon } from "../../src/training/kernels/onednn-addon.js";
 import { registerTrainingKernels, stockKernel } from "../../src/training/kernels/register-training-kernels.js";
 import { ScratchBatchNorm } from "../../src/training/models/batch-norm.js";
@@ -43,13 +42,14 @@ async function useCpu(): Promise<void> {
 }
 
 /**
- * Puts the stock cpu kernels (and tfjs's own batch-norm, mean and sum gradients) in place of ours, and removes ours that
+ * Puts the stock cpu kernels (and tfjs's own batch-norm, mean, sum, ReLU and sigmoid gradients) in place of ours, and removes ours that
  * have no stock kernel (the fused Adam: the optimizer composes tfjs ops without it); the returned function
  * puts ours back.
  */
 function useStockKernels(): () => void {
   const ours = nativeKernels.map((name) => tf.getKernel(name, "cpu")!);
-  const ourGradients = ["FusedBatchNorm", "Mean", "Sum"].map((name) => tf.getGradient(name)!);
+  const replacedGradients = ["FusedBatchNorm", "Mean", "Sum", "Relu", "Sigmoid"];
+  const ourGradients = replacedGradients.map((name) => tf.getGradient(name)!);
   const swap = (kernels: { kernelName: string; kernelFunc?: tf.KernelFunc }[], gradients: tf.GradConfig[]) => {
     for (const { kernelName, kernelFunc } of kernels) {
       if (tf.getKernel(kernelName, "cpu")) tf.unregisterKernel(kernelName, "cpu");
@@ -57,7 +57,7 @@ function useStockKernels(): () => void {
     }
     gradients.forEach((gradient) => tf.registerGradient(gradient));
   };
-  swap(ours.map((kernel) => ({ kernelName: kernel.kernelName, kernelFunc: stockKernel(kernel.kernelName, "cpu") })), [stockBatchNormGradient()!, ...stockReductionGradients()]);
+  swap(ours.map((kernel) => ({ kernelName: kernel.kernelName, kernelFunc: stockKernel(kernel.kernelName, "cpu") })), replacedGradients.map((name) => stockGradient(name)!));
   return () => swap(ours, ourGradients);
 }
 
@@ -218,7 +218,10 @@ test("elementwise ops with batch-norm broadcasts, unary ops and reductions agree
     const dy = tf.tensor1d([2, 2, 2, 2, -3, 2, -3, NaN]);
     return Array.from(tf.grad((t) => tf.relu(t).mul(dy).sum())(tf.tensor1d([NaN, 0, -0, 1, -1, Infinity, -Infinity, 1])).dataSync());
   });
-  assert.deepStrictEqual(reluGrad(), withStockKernels(reluGrad));
+  const reluCallsBefore = addonCalls;
+  const nativeReluGrad = reluGrad();
+  assert.ok(addonCalls > reluCallsBefore, "ReLU's gradient: the native kernels ran (else this compares stock with stock)");
+  assert.deepStrictEqual(nativeReluGrad, withStockKernels(reluGrad));
   const x = () => random([6, 5, 4, 7], 19);
   for (const axes of [[0], [0, 1, 2], [3], [2, 3], [1], [1, 2], [0, 1, 2, 3], [0, 2]]) {
     for (const keepDims of [false, true]) {
@@ -329,7 +332,9 @@ test("max pooling with explicit padding agrees with zero padding then valid pool
   // Positive values always beat the zero padding, as the ReLU's output does where the networks pool.
   const run = (model: tf.LayersModel) => tf.tidy(() => valueAndGrads((x) => model.apply(x!) as tf.Tensor, [random([3, 9, 8, 5], 70).abs().add(0.01)]));
   for (const [engine, within] of [["native", <T>(f: () => T) => f()], ["stock", withStockKernels]] as const) {
+    const callsBefore = addonCalls;
     const [ours, reference] = within(() => [run(padded), run(zeroPadded)]);
+    if (engine === "native") assert.ok(addonCalls > callsBefore, "padded max pooling: the native kernels ran");
     ours!.forEach((tensor, i) => {
       assert.deepEqual(tensor.shape, reference![i]!.shape, `${engine} [${i}] shape`);
       assert.deepEqual(Array.from(tensor.dataSync()), Array.from(reference![i]!.dataSync()), `${engine} [${i}]`);

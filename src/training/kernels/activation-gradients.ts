@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { OneDnnAddon } from "./onednn-addon.js";
-import { binary } from "./onednn-elementwise-kernels.js";
+import { ACTIVATION_GRAD_OPS, binary } from "./onednn-elementwise-kernels.js";
+import { replaceGradient } from "./gradient-overrides.js";
 import type { AnyKernel } from "./onednn-host.js";
 
 /**
@@ -10,13 +11,9 @@ import type { AnyKernel } from "./onednn-host.js";
  * Relu: a * step(b) (tfjs: mul(dy, step(x))); Sigmoid: a * (b * (1 - b)) (tfjs: mul(dy, mul(y, sub(1, y)))).
  */
 const ACTIVATION_GRADIENTS = {
-  Relu: { kernelName: "LosslineReluGrad", op: 7 },
-  Sigmoid: { kernelName: "LosslineSigmoidGrad", op: 8 },
+  Relu: { kernelName: "LosslineReluGrad", op: ACTIVATION_GRAD_OPS.ReluGrad },
+  Sigmoid: { kernelName: "LosslineSigmoidGrad", op: ACTIVATION_GRAD_OPS.SigmoidGrad },
 } as const;
-
-/** Holds, on our gradient config, the original it replaced (a second registration keeps it). */
-const LOSSLINE_GRADIENT = Symbol.for("lossline.activationGradient");
-type Tagged = tf.GradConfig & { [LOSSLINE_GRADIENT]?: tf.GradConfig };
 
 /** The kernels for the cpu backend, through the addon's binary loop (the gradients below call them on float32 operands of one shape only). */
 export function activationGradKernels(addon: OneDnnAddon): Record<string, AnyKernel> {
@@ -35,20 +32,16 @@ export function activationGradKernels(addon: OneDnnAddon): Record<string, AnyKer
 
 /**
  * Replaces Relu's and Sigmoid's gradients (tfjs: two or three elementwise passes over the activations)
- * with the one-pass kernels where the active backend has them; elsewhere tfjs's own gradients run. The
- * same float32 operations in the same order, so the same values.
+ * on `backendName`, which has the one-pass kernels above; elsewhere tfjs's own gradients run. The same
+ * float32 operations in the same order, so the same values.
  */
-export function registerActivationGradients(): void {
+export function registerActivationGradients(backendName: string): void {
   for (const [activation, { kernelName }] of Object.entries(ACTIVATION_GRADIENTS)) {
-    const original = tf.getGradient(activation) as Tagged | undefined;
-    if (!original || original[LOSSLINE_GRADIENT]) continue;
-    const gradFunc: tf.GradConfig["gradFunc"] = (dy, saved, attrs) => {
-      const [b] = saved as tf.Tensor[];
+    replaceGradient(activation, backendName, () => (dy, saved) => {
+      const [b] = saved;
       const a = dy as tf.Tensor;
       const fits = b!.size > 0 && b!.dtype === "float32" && a.dtype === "float32" && tf.util.arraysEqual(a.shape, b!.shape);
-      if (!fits || !tf.getKernel(kernelName, tf.getBackend())) return original.gradFunc(dy, saved, attrs);
-      return { x: () => tf.engine().runKernel(kernelName, { a, b: b! }) as tf.Tensor };
-    };
-    tf.registerGradient(Object.assign({ ...original, gradFunc }, { [LOSSLINE_GRADIENT]: original }));
+      return fits ? { x: () => tf.engine().runKernel(kernelName, { a, b: b! }) as tf.Tensor } : undefined;
+    });
   }
 }

@@ -1,16 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-
-/** Holds, on our gradient config, the original it replaced (a second registration keeps it). */
-const LOSSLINE_GRADIENT = Symbol.for("lossline.batchNormGradient");
-
-type GradFunc = tf.GradConfig["gradFunc"];
-type Tagged = tf.GradConfig & { [LOSSLINE_GRADIENT]?: tf.GradConfig };
-
-/** tfjs's own FusedBatchNorm gradient, even after ours replaced it (tests compare against it). */
-export function stockBatchNormGradient(): tf.GradConfig | undefined {
-  const registered = tf.getGradient("FusedBatchNorm") as Tagged | undefined;
-  return registered?.[LOSSLINE_GRADIENT] ?? registered;
-}
+import { replaceGradient } from "./gradient-overrides.js";
 
 /**
  * Replaces FusedBatchNorm's gradient on `backendName` with one that reads the big tensors fewer times:
@@ -19,16 +8,14 @@ export function stockBatchNormGradient(): tf.GradConfig | undefined {
  *   dscale = r * sum(dy * (x - mean)), doffset = sum(dy)
  * (five passes over [n, h, w, c] instead of tfjs's fourteen, each a native kernel on the oneDNN engine).
  * The same formulas as tfjs's own gradient, summed in another order. Other backends, and statistics that
- * are not [c] vectors, get tfjs's own gradient. Gradients are global in tfjs, hence the backend check.
+ * are not [c] vectors, get tfjs's own gradient.
  */
 export function registerBatchNormGradient(backendName: string): void {
-  const original = tf.getGradient("FusedBatchNorm") as Tagged | undefined;
-  if (!original || original[LOSSLINE_GRADIENT]) return;
-  const gradFunc: GradFunc = (dy, saved, attrs) => {
-    const [x, mean, variance, scale] = saved as tf.Tensor[];
+  replaceGradient("FusedBatchNorm", backendName, () => (dy, saved, attrs) => {
+    const [x, mean, variance, scale] = saved;
     const channels = x!.shape.at(-1);
     const vectors = [mean!, variance!, ...(scale ? [scale] : [])].every((t) => t.rank === 1 && t.shape[0] === channels);
-    if (tf.getBackend() !== backendName || !vectors || x!.rank < 2) return original.gradFunc(dy, saved, attrs);
+    if (!vectors || x!.rank < 2) return undefined;
     const axes = x!.shape.slice(0, -1).map((_, axis) => axis);
     const dyTensor = dy as tf.Tensor;
     const r = tf.rsqrt(tf.add(variance!, (attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001));
@@ -42,6 +29,5 @@ export function registerBatchNormGradient(backendName: string): void {
       scale: () => tf.mul(r, sumDyCentred),
       offset: () => sumDy.clone(),
     };
-  };
-  tf.registerGradient(Object.assign({ ...original, gradFunc }, { [LOSSLINE_GRADIENT]: original }));
+  });
 }

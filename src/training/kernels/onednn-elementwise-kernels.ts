@@ -4,6 +4,8 @@ import { cpuOutput, cpuValues, type NativeKernel, product, uninitialized } from 
 
 /** Binary op codes of native/elementwise.cc. */
 export const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
+/** The binary loop's activation-gradient op codes (activation-gradients.ts): a * step(b) and a * (b * (1 - b)). */
+export const ACTIVATION_GRAD_OPS = { ReluGrad: 7, SigmoidGrad: 8 } as const;
 /** Unary op codes of native/elementwise.cc. */
 export const UNARY_OPS = { Sigmoid: 0, Relu: 1, Step: 2, Square: 3, Sqrt: 4, Exp: 5, Neg: 6 } as const;
 /** Reduction op codes of native/elementwise.cc. */

@@ -63,7 +63,7 @@ export function registerTrainingKernels(backendName: string, options: { oneDnn?:
     for (const [kernelName, kernelFunc] of Object.entries(own)) install(kernelName, backendName, kernelFunc, true);
     registerBatchNormGradient(backendName);
     registerBatchNormTrainingGradient();
-    registerActivationGradients();
+    registerActivationGradients(backendName);
     registerReductionGradients(backendName);
     installBufferPool(tf.engine().findBackend(backendName), options.tensorPoolMiB ?? DEFAULT_TENSOR_POOL_MIB);
     return [...native.map(([kernelName]) => kernelName), ...Object.keys(own)];
