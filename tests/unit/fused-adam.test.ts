@@ -29,6 +29,7 @@ const SHAPES = [[1], [7], [3, 5], [2, 3, 4, 5], [300, 257]];
 
 /** The scratch Adam's parameters and state after `steps` updates with seeded gradients, as plain arrays. */
 async function adamRun(kernelFunc: tf.KernelFunc | undefined, steps: number): Promise<Float32Array[]> {
+  let fusedCalls = 0;
   const restore = useAdamKernel(kernelFunc);
   try {
     const optimizer = createOptimizer(optimizerSchema.parse({ name: "adam", lr: 0.01, beta1: 0.8, beta2: 0.95 }));
@@ -39,9 +40,12 @@ async function adamRun(kernelFunc: tf.KernelFunc | undefined, steps: number): Pr
       const grads = tf.tidy(() =>
         Object.fromEntries(params.map((param, i) => [param.name, tf.randomNormal(param.shape, 0, 1, "float32", 100 * step + i + 1).mul(tf.scalar(10).pow(tf.randomUniform(param.shape, -4, 2, "float32", 100 * step + i + 1).round())).relu()])),
       );
-      optimizer.step(params, grads, 0.01 * (step + 1));
+      // Which kernels the step really ran: the fused one for every parameter, or never.
+      const profile = await tf.profile(() => optimizer.step(params, grads, 0.01 * (step + 1)));
+      fusedCalls += profile.kernels.filter((kernel) => kernel.name === ADAM_STEP_KERNEL).length;
       tf.dispose(Object.values(grads));
     }
+    assert.equal(fusedCalls, kernelFunc ? steps * SHAPES.length : 0, kernelFunc ? "the fused kernel ran for every parameter" : "the composed ops ran");
     const state = await optimizer.saveState(params);
     const values = [...params.map((param) => param.dataSync() as Float32Array), ...state.tensors.map((tensor) => tensor.values.slice())];
     optimizer.dispose();
