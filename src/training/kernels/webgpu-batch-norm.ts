@@ -57,7 +57,7 @@ class Runner {
     }
   }
 
-  /** [K, C]: the per-channel sums of the summand's K terms over all rows, times `factor`. */
+  /** [K, C] ([C] for one term): the per-channel sums of the summand's K terms over all rows, times `factor`. */
   sums(kind: keyof typeof SUMMANDS, inputs: tf.TensorInfo[], factor: number, keep: boolean): tf.TensorInfo {
     const { terms } = SUMMANDS[kind];
     const [P, C, K] = [this.chunks, this.channels, terms.length];
@@ -81,7 +81,7 @@ class Runner {
       // The shader bakes K in, and tfjs caches pipelines by this key.
       `bn_total_${K}`,
       ["partials"],
-      [K, C],
+      K === 1 ? [C] : [K, C],
       K * C,
       "chunks : i32, channels : i32, factor : f32,",
       `let C = uniforms.channels; let k = index / C; let c = index % C; var sum = 0.0;
@@ -105,8 +105,8 @@ function forward(): AnyKernel {
     const { channels, rows, size } = shapeOf(x);
     const runner = new Runner(backend as unknown as WebGpuBackendLike, rows, channels);
     return runner.kernel(() => {
-      const mean2d = runner.sums("x", [x], 1 / rows, true);
-      const variance2d = runner.sums("centredSquare", [x, mean2d], 1 / rows, true);
+      const mean = runner.sums("x", [x], 1 / rows, true);
+      const variance = runner.sums("centredSquare", [x, mean], 1 / rows, true);
       const normalize = flatProgram(
         "bn_normalize",
         ["x", "mean", "variance", "scale", "offset"],
@@ -116,9 +116,8 @@ function forward(): AnyKernel {
         `let c = index % uniforms.channels;
           setOutputAtIndex(index, (x[index] - mean[c]) * (scale[c] / sqrt(variance[c] + uniforms.epsilon)) + offset[c]);`,
       );
-      const y = runner.run(normalize, [x, mean2d, variance2d, scale, offset], [int(size), int(channels), float(Number(attrs.varianceEpsilon))], true);
-      // [1, C] to [C]: the same data, a new shape (tfjs tensors infos are plain records).
-      return [y, { ...mean2d, shape: [channels] }, { ...variance2d, shape: [channels] }];
+      const y = runner.run(normalize, [x, mean, variance, scale, offset], [int(size), int(channels), float(Number(attrs.varianceEpsilon))], true);
+      return [y, mean, variance];
     });
   };
 }
