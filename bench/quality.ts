@@ -22,15 +22,14 @@ const spec = {
 };
 
 const service = await startService();
-const { port } = service;
+const { client } = service;
 
 const started = performance.now();
-const response = await fetch(`http://127.0.0.1:${port}/v1/runs`, { method: "POST", headers: { ...service.auth, "content-type": "application/json" }, body: JSON.stringify(spec) });
-const { id } = (await response.json()) as { id: string };
+const { id } = await client.post<{ id: string }>("/v1/runs", spec);
 const ours: EpochSummary[] = [];
 let points = 0;
 const end = await new Promise<Extract<StreamMessage, { type: "end" }>>((resolve, reject) => {
-  const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/runs/${id}/stream`, { headers: service.auth });
+  const socket = new WebSocket(`${client.wsUrl}/v1/runs/${id}/stream`, { headers: client.headers });
   socket.on("message", (raw) => {
     const message = JSON.parse(String(raw)) as StreamMessage;
     if (message.type === "points") points += message.points.length;
@@ -43,7 +42,7 @@ const end = await new Promise<Extract<StreamMessage, { type: "end" }>>((resolve,
   socket.on("error", reject);
 });
 const oursWall = (performance.now() - started) / 1000;
-const run = (await (await fetch(`http://127.0.0.1:${port}/v1/runs/${id}`, { headers: service.auth })).json()) as { backend: string };
+const run = await client.get<{ backend: string }>(`/v1/runs/${id}`);
 await service.close();
 if (end.status !== "succeeded") throw new Error(`run ${id} ended ${end.status}: ${end.reason}`);
 

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { createApiService } from "../src/api-service.js";
+import { createApiClient } from "../src/cli/api-client.js";
 import { loadConfig } from "../src/config/config.js";
 import { ensureDatabase, migrate } from "../src/persistence/migrate.js";
 import { createPrismaClient } from "../src/persistence/prisma.js";
@@ -9,8 +10,8 @@ import { createTenantsRepository } from "../src/persistence/tenants-repository.j
 
 /**
  * The whole service for a benchmark: the configured database migrated, an API on an ephemeral port
- * of 127.0.0.1 and one worker process, on a queue of the bench's own, and a key (`auth`, its
- * header) of the tenant "bench". `close()` stops both and revokes the key.
+ * of 127.0.0.1 and one worker process, on a queue of the bench's own, and `client`, the API's client
+ * with a key of the tenant "bench". `close()` stops both and revokes the key.
  */
 export async function startService() {
   const env = { ...process.env, QUEUE_NAME: `bench-${randomUUID().slice(0, 8)}`, LOG_LEVEL: "warn" };
@@ -43,7 +44,8 @@ export async function startService() {
   }
   return {
     port,
-    auth: { authorization: `Bearer ${key}` },
+    /** The API's client with the bench's key (post, get, wsUrl, headers for a WebSocket). */
+    client: createApiClient(`http://127.0.0.1:${port}`, key),
     async close() {
       worker.kill("SIGTERM");
       await release();

@@ -33,11 +33,10 @@ async function timeEngine(): Promise<number> {
 /** (b) Through the service: seconds from POST to the stream's close, and the worker's own training time. */
 async function timeService(): Promise<{ endToEnd: number; inWorker: number }> {
   const started = performance.now();
-  const response = await fetch(`http://127.0.0.1:${port}/v1/runs`, { method: "POST", headers: { ...service.auth, "content-type": "application/json" }, body: JSON.stringify(rawSpec) });
-  const { id } = (await response.json()) as { id: string };
+  const { id } = await service.client.post<{ id: string }>("/v1/runs", rawSpec);
   const points = await new Promise<number>((resolve, reject) => {
     let count = 0;
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/runs/${id}/stream`, { headers: service.auth });
+    const socket = new WebSocket(`${service.client.wsUrl}/v1/runs/${id}/stream`, { headers: service.client.headers });
     socket.on("message", (raw) => {
       const message = JSON.parse(String(raw));
       if (message.type === "points") count += message.points.length;
@@ -47,7 +46,7 @@ async function timeService(): Promise<{ endToEnd: number; inWorker: number }> {
   });
   const endToEnd = (performance.now() - started) / 1000;
   if (points !== epochs * 15 + 1) throw new Error(`expected ${epochs * 15 + 1} points, streamed ${points}`);
-  const run = (await (await fetch(`http://127.0.0.1:${port}/v1/runs/${id}`, { headers: service.auth })).json()) as { finalMetrics: { seconds: number } };
+  const run = await service.client.get<{ finalMetrics: { seconds: number } }>(`/v1/runs/${id}`);
   return { endToEnd, inWorker: run.finalMetrics.seconds };
 }
 

@@ -15,6 +15,7 @@ import { followRun } from "../src/cli/follow-run.js";
 import { describeRun } from "../src/cli/format.js";
 import type { RunView } from "../src/contracts/api.js";
 import { freePort, providePostgres, provideRedis, type LocalService } from "./local-services.js";
+import { type ApiError, createApiClient } from "../src/cli/api-client.js";
 
 
 const args = process.argv.slice(2);
@@ -39,12 +40,11 @@ try {
   const migrated = await migrate(postgres.url);
   console.log(`• migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
   const key = await demoKey(postgres.url);
-  const auth = { authorization: `Bearer ${key}` };
 
   const port = process.env.PORT ? Number(process.env.PORT) : await freePort();
   const env = { ...process.env, DATABASE_URL: postgres.url, REDIS_URL: redis.url, PORT: String(port), HOST: "127.0.0.1" };
   const baseUrl = `http://127.0.0.1:${port}`;
-  const wsUrl = `ws://127.0.0.1:${port}`;
+  const api = createApiClient(baseUrl, key);
   start("api", ["src/server.ts"], env);
   start("worker", ["workers/main.ts"], env);
   await waitUntilReady(baseUrl);
@@ -53,14 +53,14 @@ try {
 
   for (const spec of specs) {
     console.log(`\nPOST /v1/runs ${JSON.stringify(spec)}`);
-    const response = await fetch(`${baseUrl}/v1/runs`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(spec) });
-    const created = (await response.json()) as { id: string; message?: string };
-    if (response.status !== 202) throw new Error(`the API refused the spec (${response.status}): ${created.message}`);
-    const run = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`, { headers: auth })).json()) as { samplesTotal: number };
-    const end = await followRun({ wsUrl, headers: auth, runId: created.id, samplesTotal: run.samplesTotal });
+    const created = await api.post<{ id: string }>("/v1/runs", spec).catch((error: ApiError) => {
+      throw new Error(`the API refused the spec (${error.status}): ${error.message}`);
+    });
+    const run = await api.get<{ samplesTotal: number }>(`/v1/runs/${created.id}`);
+    const end = await followRun({ wsUrl: api.wsUrl, headers: api.headers, runId: created.id, samplesTotal: run.samplesTotal });
     if (!end) throw new Error("stopped following before the run ended");
 
-    const summary = (await (await fetch(`${baseUrl}/v1/runs/${created.id}`, { headers: auth })).json()) as RunView;
+    const summary = await api.get<RunView>(`/v1/runs/${created.id}`);
     console.log(`\n${describeRun(summary)}`);
     console.log(`  (${end.lastSeq + 1} points streamed; history: GET ${baseUrl}/v1/runs/${summary.id}/metrics)`);
     if (summary.status !== "succeeded") exitCode = 1;
