@@ -18,7 +18,7 @@ export type Network = (typeof NETWORKS)[number];
  * Kernel milliseconds of a tf.profile, by kernel name, most expensive first. Fused ops appear both
  * as the op ("fusedConv2d__op") and as their kernel: only kernels are counted.
  */
-export function kernelTimes(profile: { kernels: { name: string; kernelTimeMs: number | { error: string } | Promise<number | { error: string }> }[] }): { byKernel: [string, number][]; total: number } {
+export function kernelTimes(profile: Awaited<ReturnType<typeof tf.profile>>): { byKernel: [string, number][]; total: number } {
   const times = new Map<string, number>();
   for (const kernel of profile.kernels) {
     if (!kernel.name.endsWith("__op")) times.set(kernel.name, (times.get(kernel.name) ?? 0) + Number(kernel.kernelTimeMs));
@@ -39,7 +39,7 @@ export function randomDataStep(network: { model: unknown; batch: number; size: n
     images: tf.randomUniform([network.batch, network.size, network.size, 1], 0, 1, "float32", 1) as tf.Tensor4D,
     labels: tf.randomUniform([network.batch], 0, 10, "int32", 2) as tf.Tensor1D,
   }));
-  return { model, params, optimizer, batch, step: () => trainStep(model, params, optimizer, 0.001, batch) };
+  return { model, optimizer, batch, step: () => trainStep(model, params, optimizer, 0.001, batch) };
 }
 
 /** A bench's `--flag value` option (the last one given wins). */
@@ -55,12 +55,12 @@ export function option(flag: string): string | undefined {
 export function pytorchThroughput(
   script: string,
   network: { name: string; batch: number; size: number },
-  run: { steps: number; warmup?: number; device?: string; threads?: number },
+  run: { steps: number; warmup?: number; device?: string; threads?: number; python?: string },
 ): { samplesPerSecond: number } | { error: string } {
   const args = [script, "throughput", "--model", network.name, "--batch", String(network.batch), "--size", String(network.size), "--steps", String(run.steps), "--warmup", String(run.warmup ?? 1)];
   if (run.device) args.push("--device", run.device);
   if (run.threads) args.push("--threads", String(run.threads));
-  const result = spawnSync(process.env.PYTHON ?? "python3", args, { encoding: "utf8" });
+  const result = spawnSync(run.python ?? process.env.PYTHON ?? "python3", args, { encoding: "utf8" });
   const line = result.stdout?.trim().split("\n").at(-1);
   if (result.status !== 0 || !line?.startsWith("{")) return { error: (result.stderr?.trim().split("\n").at(-1) ?? `exit ${result.status}`).slice(0, 160) };
   return { samplesPerSecond: (JSON.parse(line) as { samplesPerSecond: number }).samplesPerSecond };

@@ -56,7 +56,6 @@ async function profile(network: Network, step: () => Promise<unknown>) {
     await step();
   });
   const wallMs = performance.now() - started;
-  for (const kernel of info.kernels) kernel.kernelTimeMs = await kernel.kernelTimeMs;
   const { byKernel, total } = kernelTimes(info);
   const kernels = info.kernels.filter((kernel) => !kernel.name.endsWith("__op")).length;
   const top = byKernel.slice(0, 12).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(", ");

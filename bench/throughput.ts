@@ -35,11 +35,11 @@ async function measure(backend: string, network: Network, seconds: number): Prom
 }
 
 function pytorch(network: Network, seconds: number): number {
-  // A 2-step probe for the rate, then about `seconds` of steps (Debian's python3-torch).
-  process.env.PYTHON ??= "/usr/bin/python3";
-  const probe = pytorchThroughput("bench/pytorch_convnets.py", network, { steps: 2 });
+  // A 2-step probe for the rate, then about `seconds` of steps (Debian's python3-torch by default).
+  const python = process.env.PYTHON ?? "/usr/bin/python3";
+  const probe = pytorchThroughput("bench/pytorch_convnets.py", network, { steps: 2, python });
   if ("error" in probe) return NaN;
-  const result = pytorchThroughput("bench/pytorch_convnets.py", network, { steps: Math.max(2, Math.round((probe.samplesPerSecond * seconds) / network.batch)) });
+  const result = pytorchThroughput("bench/pytorch_convnets.py", network, { steps: Math.max(2, Math.round((probe.samplesPerSecond * seconds) / network.batch)), python });
   return "error" in result ? NaN : result.samplesPerSecond;
 }
 

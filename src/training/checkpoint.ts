@@ -70,7 +70,7 @@ export function decodeCheckpoint(blob: Buffer): TrainingCheckpoint {
 
 /** Tensors' values as arrays, in order: a layers model's `weights.map((w) => w.read())`, or plain variables. */
 export async function readWeights(tensors: tf.Tensor[]): Promise<TrainingCheckpoint["weights"]> {
-  const weights: TrainingCheckpoint["weights"] = [];
-  for (const value of tensors) weights.push({ shape: value.shape, values: (await value.data()) as Float32Array });
-  return weights;
+  // All reads at once: on a GPU each is a readback, and they overlap.
+  const values = await Promise.all(tensors.map((tensor) => tensor.data()));
+  return tensors.map((tensor, i) => ({ shape: tensor.shape, values: values[i] as Float32Array }));
 }
