@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { RateLimitedError, ServiceUnavailableError, UnauthorizedError } from "../contracts/errors.js";
-import { hashApiKey, type Caller, type TenantsRepository } from "../persistence/tenants-repository.js";
+import { hashApiKey, isApiKeyShape, type Caller, type TenantsRepository } from "../persistence/tenants-repository.js";
 import { withDeadline, type Redis } from "../queue/redis.js";
 import { isUnavailable } from "./error-handler.js";
 
@@ -12,8 +12,6 @@ const LOOKUP_DEADLINE_MS = 2_000;
 const STALE_KEY_MS = 10 * 60_000;
 /** A refused key is refused again without asking Postgres for this long, in ms. */
 const REFUSED_KEY_CACHE_MS = 1_000;
-/** Every key this service makes: "ll_" and 32 bytes in base64url. */
-const KEY_SHAPE = /^ll_[A-Za-z0-9_-]{43}$/;
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -69,7 +67,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
 
   async function checkKey(key: string): Promise<Caller> {
     // Not the shape of any key made here: refused without asking Postgres.
-    if (!KEY_SHAPE.test(key)) throw new UnauthorizedError("this API key is unknown or revoked");
+    if (!isApiKeyShape(key)) throw new UnauthorizedError("this API key is unknown or revoked");
     const hash = hashApiKey(key);
     const now = Date.now();
     const cached = cache.get(hash);
@@ -85,7 +83,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
       // requests get their own 503 where they need Postgres), without renewing that time; any
       // other key waits for Postgres.
       if (cached?.caller && now - cached.checkedAt < STALE_KEY_MS) return cached.caller;
-      if (isUnavailable(error) || /no answer within/.test(String(error))) {
+      if (isUnavailable(error)) {
         throw new ServiceUnavailableError("cannot check the API key: Postgres is unreachable; retry shortly");
       }
       throw error;
@@ -124,6 +122,7 @@ export async function registerAccessControl(app: FastifyInstance, options: Acces
     skipOnError: true,
     timeWindow: 60_000,
     allowList: (request) => request.caller === null,
+    // Runs before allowList (which lets public requests through unlimited), so public requests have no caller here.
     keyGenerator: (request) => request.caller?.tenantId ?? request.ip,
     max: (request) => request.caller?.rateLimitPerMinute ?? options.rateLimitPerMinute,
     errorResponseBuilder: (request, context) =>

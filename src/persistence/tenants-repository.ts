@@ -27,6 +27,10 @@ export const hashApiKey = (key: string) => createHash("sha256").update(key, "utf
 /** A new key: "ll_" and 256 random bits, base64url. */
 export const generateApiKey = () => `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`;
 
+/** Whether `key` has the shape of every key generateApiKey makes (others are refused without a lookup). */
+const KEY_SHAPE = new RegExp(`^${KEY_PREFIX}[A-Za-z0-9_-]{43}$`);
+export const isApiKeyShape = (key: string) => KEY_SHAPE.test(key);
+
 /** The part of a key shown in listings: enough to tell keys apart, far too little to use. */
 const keyPrefix = (key: string) => key.slice(0, KEY_PREFIX.length + 8);
 
@@ -49,6 +53,8 @@ export function createTenantsRepository({ prisma }: { prisma: PrismaClient }) {
      */
     async createKey(tenantId: string, options: { name?: string | null; key?: string } = {}): Promise<{ key: string; record: ApiKey }> {
       const key = options.key ?? generateApiKey();
+      // A key of another shape would be refused at every request without a lookup.
+      if (!isApiKeyShape(key)) throw new Error("createKey: a given key must have the shape of a generated one (ll_ and 43 base64url characters)");
       const record = await prisma.apiKey.create({
         data: { id: randomUUID(), tenantId, hash: hashApiKey(key), prefix: keyPrefix(key), name: options.name ?? null },
       });

@@ -46,14 +46,14 @@ export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void>
   redis.disconnect();
 }
 
-/** Resolves or rejects as `promise` does, or rejects after `ms`. */
+/** Resolves or rejects as `promise` does, or rejects after `ms` with an ETIMEDOUT error (an unavailable service to isUnavailable). */
 export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: "ETIMEDOUT" })), ms);
       }),
     ]);
   } finally {
