@@ -45,11 +45,11 @@ async function streamsOpen(api: RunningApi): Promise<number> {
   return sample((await scrapeMetrics(api.baseUrl, env.METRICS_TOKEN!)).text, "lossline_websocket_clients") ?? Number.NaN;
 }
 
-/** A client that reads until it has seen seq `upTo`, then hangs up: the seqs it got. */
-function readUntil(url: string, upTo: number): Promise<number[]> {
+/** A client of `api` that reads run `id`'s stream until it has seen seq `upTo`, then hangs up: the seqs it got. */
+function readUntil(api: RunningApi, id: string, upTo: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const seqs: number[] = [];
-    const socket = new WebSocket(url, { headers: authHeader(url.replace(/\/v1.*/, "")) });
+    const socket = new WebSocket(`${api.wsUrl}/v1/runs/${id}/stream`, { headers: authHeader(api.wsUrl) });
     socket.on("message", (data) => {
       const message = JSON.parse(String(data)) as StreamMessage;
       if (message.type === "points") seqs.push(...message.points.map((point) => point.seq));
@@ -74,7 +74,6 @@ test("WebSocket watchers across instances and a Redis restart: resume with ?afte
   const submitted = await postJson(api1.baseUrl, "/v1/runs", airfoilSpec({ batchSize: 1, lossEvery: 1, epochs: 40, seed: 5 }));
   assert.equal(submitted.status, 202);
   const id = submitted.json.id as string;
-  const streamUrl = (api: RunningApi, after?: number) => `${api.wsUrl}/v1/runs/${id}/stream${after === undefined ? "" : `?after=${after}`}`;
 
   // A watcher on instance 2 that reads everything, through all that follows.
   const steady = openStream(api2.wsUrl, id);
@@ -109,7 +108,7 @@ test("WebSocket watchers across instances and a Redis restart: resume with ?afte
 
   // Resume across instances and a Redis restart: read to k on instance 1, then Redis dies; reconnect
   // to instance 2 with ?after=k while it is down; Redis comes back empty.
-  const k = (await readUntil(streamUrl(api1), 2_000)).at(-1)!;
+  const k = (await readUntil(api1, id, 2_000)).at(-1)!;
   redis.child.kill("SIGKILL");
   await redis.stopped;
   const resumed = openStream(api2.wsUrl, id, k);

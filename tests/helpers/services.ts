@@ -270,3 +270,16 @@ export function sample(text: string, name: string, labels: Record<string, string
   }
   return undefined;
 }
+
+/** The status of a WebSocket upgrade: 101 when it opened (then closed), else the HTTP status the server answered. */
+export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
+    socket.once("open", () => {
+      socket.close();
+      resolve(101);
+    });
+    socket.once("error", (error) => (error.message.includes("Unexpected server response") ? undefined : reject(error)));
+  });
+}

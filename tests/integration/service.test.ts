@@ -4,7 +4,6 @@ import { after, before, test } from "node:test";
 import type { StreamMessage } from "../../src/contracts/events.js";
 import { regressionSpecSchema } from "../../src/contracts/job-spec.js";
 import { createRunsRepository } from "../../src/persistence/runs-repository.js";
-import WebSocket from "ws";
 import {
   airfoilSpec,
   authHeader,
@@ -20,6 +19,7 @@ import {
   waitFor,
   type RunningApi,
   type WorkerProcess,
+  upgradeStatus,
 } from "../helpers/services.js";
 
 // Two API instances and one real worker process share this test's queue, Redis prefix and Postgres.
@@ -176,13 +176,7 @@ test("unknown and malformed run ids: 404 and 400, also on the stream", async () 
   const malformed = await getJson(apiA.baseUrl, "/v1/runs/not-a-uuid");
   assert.equal(malformed.status, 400);
   assert.equal(malformed.json.issues[0].path, "params.id");
-  const refused = await new Promise<number>((resolve, reject) => {
-    const socket = new WebSocket(`${apiA.wsUrl}/v1/runs/${missing}/stream`, { headers: authHeader(apiA.wsUrl) });
-    socket.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
-    socket.once("open", () => reject(new Error("upgraded a stream of an unknown run")));
-    socket.once("error", () => undefined);
-  });
-  assert.equal(refused, 404);
+  assert.equal(await upgradeStatus(`${apiA.wsUrl}/v1/runs/${missing}/stream`, authHeader(apiA.wsUrl)), 404);
 });
 
 test("operators: healthz, readyz and the OpenAPI document", async () => {

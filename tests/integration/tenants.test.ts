@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import WebSocket from "ws";
 import { generateApiKey } from "../../src/persistence/tenants-repository.js";
-import { airfoilSpec, ensureTenantKey, getJson, inspect, postJson, startApi, testEnv, type RunningApi } from "../helpers/services.js";
+import { airfoilSpec, ensureTenantKey, getJson, inspect, postJson, startApi, testEnv, type RunningApi, upgradeStatus } from "../helpers/services.js";
 
 // Two tenants on two API instances that share Postgres and Redis (no worker: runs stay queued, which
 // is all isolation needs). Keys are re-checked on every request (API_KEY_CACHE_MS=0), so a revoke
 // shows at once.
-const env = testEnv({ API_KEY_CACHE_MS: "0", RATE_LIMIT_PER_MINUTE: "1000000" });
+const env = testEnv({ API_KEY_CACHE_MS: "0" });
 const db = inspect(env);
 const tag = env.QUEUE_NAME!;
 const alice = { tenant: `${tag}-alice`, key: generateApiKey() };
@@ -33,19 +33,6 @@ const submit = async (key: string, spec: unknown = airfoilSpec(), api = api1) =>
   if (response.status === 202) created.push(response.json.id);
   return response;
 };
-
-/** The status of a WebSocket upgrade: 101 when it opened, else the HTTP status the server answered. */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { headers });
-    socket.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
-    socket.once("open", () => {
-      socket.close();
-      resolve(101);
-    });
-    socket.once("error", (error) => (error.message.includes("Unexpected server response") ? undefined : reject(error)));
-  });
-}
 
 test("every route and the WebSocket need a key; health, docs and the dashboard's files do not", async () => {
   const { json: run } = await submit(alice.key);
